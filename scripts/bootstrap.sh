@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Pixel Prompt needs, when it is missing.
+# As root it runs apt-get itself; otherwise it prints the exact command to run.
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
+  libsqlite3-dev libspng-dev libjpeg62-turbo-dev libwebp-dev libzip-dev libssl-dev)
+test_pkgs=(libcmocka-dev python3 curl shellcheck yamllint)
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ] || [ -n "${PP_BOOTSTRAP_TEST:-}" ]; then
+  want+=("${test_pkgs[@]}")
+fi
+[ -n "${PP_BOOTSTRAP_BROWSER:-}" ] && want+=(chromium nodejs npm)
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    # nodejs/npm may come from outside Debian; accept any working binary.
+    case "$p" in
+      nodejs) command -v node >/dev/null && continue ;;
+      npm) command -v npm >/dev/null && continue ;;
+      python3) command -v python3 >/dev/null && continue ;;
+    esac
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "bootstrap: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null || true
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends ${missing[*]} >/dev/null
+  else
+    echo "bootstrap: missing packages; run as root:" >&2
+    echo "  sudo apt-get update && sudo $cmd" >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,74 @@
+#include "util/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "util/clock.h"
+
+/* Configuration, written once before threads start. */
+static enum log_level min_level = LOG_INFO;
+
+void log_set_min_level(enum log_level level)
+{
+    min_level = level;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    switch (level) {
+    case LOG_DEBUG: return "DEBUG";
+    case LOG_INFO: return "INFO";
+    case LOG_WARNING: return "WARNING";
+    case LOG_ERROR: return "ERROR";
+    }
+    return "INFO";
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    static const enum log_level all[] = {LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (strcasecmp(s, log_level_name(all[i])) == 0) {
+            *out = all[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_emit(enum log_level level, const char *correlation_id, const char *message,
+              const json_t *fields)
+{
+    if (level < min_level) return;
+    char ts[32];
+    json_t *line = json_object();
+    if (!line) return;
+    json_object_set_new(line, "timestamp", json_string(clock_iso8601(clock_wall_ms(), ts, sizeof ts)));
+    json_object_set_new(line, "level", json_string(log_level_name(level)));
+    json_object_set_new(line, "message", json_string(message ? message : ""));
+    if (correlation_id && *correlation_id)
+        json_object_set_new(line, "correlationId", json_string(correlation_id));
+    if (fields) json_object_update_missing(line, (json_t *)fields);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(line);
+    if (!text) return;
+    /* One fputs per line keeps lines from different threads whole. */
+    flockfile(stderr);
+    fputs(text, stderr);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+    free(text);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (level < min_level) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_emit(level, NULL, msg, NULL);
+}
