@@ -77,3 +77,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Lambda packaging and SAM's makefile build (build-GenerateFunction) live beside the template.
+-include deploy/lambda.mk
