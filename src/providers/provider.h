@@ -74,8 +74,8 @@ struct provider_ops {
 };
 
 const struct provider_ops *provider_find(const char *name);
-/* Names of every provider, NULL-terminated (for config validation and docs). */
-const char *const *provider_names(void);
+/* The i-th provider of the table, NULL past the end (for config validation and docs). */
+const struct provider_ops *provider_at(size_t i);
 /* The API root for a model: its base URL, else the provider default (Bedrock: by region).
  * Writes into out; returns -1 when the provider needs a base URL and none is set. */
 int provider_root(const struct provider_ops *ops, const struct config *cfg,
