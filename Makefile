@@ -19,7 +19,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 WEB_FILES := $(shell find web -type f 2>/dev/null | sort)
 
-.PHONY: all run test test-unit test-integration test-e2e test-asan check-tools bootstrap clean \
+.PHONY: deps-test all run test test-unit test-integration test-e2e test-asan check-tools bootstrap clean \
         format bench lambda deps
 
 all: $(BUILD)/pixelprompt
@@ -56,12 +56,15 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./$(BUILD)/pixelprompt serve
 
-test: deps
+deps-test:
+	@scripts/bootstrap.sh --test
+
+test: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@scripts/run-tests.sh $(BUILD)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: deps
+test-asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all \
 	  $(UNIT_BINS:$(BUILD)/%=build-asan/%)

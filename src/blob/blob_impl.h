@@ -22,5 +22,6 @@ struct blob {
 };
 
 extern const struct blob_ops blob_fs_ops;
+extern const struct blob_ops blob_s3_ops;
 
 #endif

@@ -7,10 +7,30 @@
 #include <string.h>
 
 extern const struct provider_ops provider_demo;
+extern const struct provider_ops provider_openai;
+extern const struct provider_ops provider_gemini;
+extern const struct provider_ops provider_imagen;
+extern const struct provider_ops provider_bedrock_nova;
+extern const struct provider_ops provider_bedrock_sd;
+extern const struct provider_ops provider_stability;
+extern const struct provider_ops provider_bfl;
+extern const struct provider_ops provider_recraft;
+extern const struct provider_ops provider_openai_compatible;
+extern const struct provider_ops provider_automatic1111;
 
 /* Adding a provider: one new file and one line here. */
 static const struct provider_ops *const all_providers[] = {
     &provider_demo,
+    &provider_openai,
+    &provider_gemini,
+    &provider_imagen,
+    &provider_bedrock_nova,
+    &provider_bedrock_sd,
+    &provider_stability,
+    &provider_bfl,
+    &provider_recraft,
+    &provider_openai_compatible,
+    &provider_automatic1111,
 };
 
 const struct provider_ops *provider_find(const char *name)
@@ -30,6 +50,9 @@ int provider_root(const struct provider_ops *ops, const struct config *cfg,
 {
     const char *root = m->base_url[0] ? m->base_url : ops->default_root;
     if (!root) return -1;
+    /* AWS_ENDPOINT_URL_BEDROCK_RUNTIME replaces Bedrock's default root, as in the AWS SDKs. */
+    if (!m->base_url[0] && cfg->endpoint_bedrock[0] && strstr(root, "bedrock-runtime"))
+        root = cfg->endpoint_bedrock;
     /* "{region}" in a default root (Bedrock) is the configured AWS region. */
     const char *hole = strstr(root, "{region}");
     if (hole)

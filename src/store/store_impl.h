@@ -27,5 +27,6 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_dynamodb_ops;
 
 #endif
