@@ -29,28 +29,33 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # Web assets are embedded in the binary at build time (no Node needed to run).
 $(BUILD)/gen/web_assets.c: $(WEB_FILES) scripts/embed-web.sh
 	@mkdir -p $(dir $@)
-	scripts/embed-web.sh web $@
+	@echo "  EMBED   web/"
+	@scripts/embed-web.sh web $@
 
 $(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 # A static archive, so a test links only the objects it uses.
 $(BUILD)/libpixelprompt.a: $(OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BUILD)/pixelprompt: $(BUILD)/obj/src/main.o $(BUILD)/libpixelprompt.a
-	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpixelprompt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpixelprompt.a $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpixelprompt.a $(LDLIBS) -lcmocka
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -133,9 +133,12 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return fail_start(RUNTIME_FAILED, "libcurl failed to initialise");
     int rc;
-    if (!strcmp(cmd, "serve")) rc = cmd_serve();
-    else if (!strcmp(cmd, "check-config")) rc = cmd_check_config();
-    else if (!strcmp(cmd, "generate")) rc = cli_generate(argc - 2, argv + 2);
+    if (!strcmp(cmd, "serve"))
+        rc = cmd_serve();
+    else if (!strcmp(cmd, "check-config"))
+        rc = cmd_check_config();
+    else if (!strcmp(cmd, "generate"))
+        rc = cli_generate(argc - 2, argv + 2);
     else {
         fprintf(stderr, "pixelprompt: unknown command \"%s\"\n", cmd);
         usage(stderr);

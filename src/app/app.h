@@ -33,7 +33,6 @@ void router_handle(struct app *app, const struct request *req, struct response *
 
 /* Adds CORS, correlation id and the like to any response (router_handle does it already; the
  * front doors call it for responses they build themselves). */
-void router_common_headers(const struct app *app, const struct request *req,
-                           struct response *resp);
+void router_common_headers(const struct app *app, const struct request *req, struct response *resp);
 
 #endif

@@ -43,7 +43,8 @@ static int read_str(config_getenv_fn get, const char *name, const char *fallback
                     size_t cap, char *err, size_t errlen)
 {
     const char *v = env_or(get, name, fallback);
-    if (strlen(v) >= cap) return fail(err, errlen, "%s is too long (at most %zu bytes)", name, cap - 1);
+    if (strlen(v) >= cap)
+        return fail(err, errlen, "%s is too long (at most %zu bytes)", name, cap - 1);
     memcpy(dst, v, strlen(v) + 1);
     return 0;
 }
@@ -59,7 +60,8 @@ static int read_long(config_getenv_fn get, const char *name, long fallback, long
     char *end = NULL;
     errno = 0;
     long n = strtol(v, &end, 10);
-    while (end && isspace((unsigned char)*end)) end++;
+    while (end && isspace((unsigned char)*end))
+        end++;
     if (errno || end == v || *end != '\0')
         return fail(err, errlen, "%s must be a whole number, got \"%.40s\"", name, v);
     if (n < min || n > max)
@@ -128,7 +130,8 @@ static int load_model_slot(struct config *cfg, config_getenv_fn get, int slot, c
 
     snprintf(var, sizeof var, "MODEL_%d_ID", slot);
     if (read_str(get, var, "", m->id, sizeof m->id, err, errlen)) return -1;
-    if (!m->id[0]) return fail(err, errlen, "%s is required when MODEL_%d_PROVIDER is set", var, slot);
+    if (!m->id[0])
+        return fail(err, errlen, "%s is required when MODEL_%d_PROVIDER is set", var, slot);
     for (const char *p = m->id; *p; p++)
         if ((unsigned char)*p < 0x20)
             return fail(err, errlen, "%s contains a control character", var);
@@ -198,8 +201,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
     if (read_long(get, "MAX_BODY_BYTES", 65536, 1024, 16L * 1024 * 1024, &n, err, errlen))
         return -1;
     cfg->max_body_bytes = (size_t)n;
-    if (read_str(get, "PUBLIC_BASE_URL", "", cfg->public_base_url, sizeof cfg->public_base_url,
-                 err, errlen) ||
+    if (read_str(get, "PUBLIC_BASE_URL", "", cfg->public_base_url, sizeof cfg->public_base_url, err,
+                 errlen) ||
         read_str(get, "CLOUDFRONT_DOMAIN", "", cfg->cloudfront_domain,
                  sizeof cfg->cloudfront_domain, err, errlen) ||
         read_str(get, "LOG_LEVEL", "INFO", cfg->log_level, sizeof cfg->log_level, err, errlen))
@@ -218,8 +221,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
         read_str(get, "DYNAMODB_TABLE", "pixel-prompt", cfg->dynamodb_table,
                  sizeof cfg->dynamodb_table, err, errlen) ||
         read_bool(get, "STORE_CREATE", !cfg->on_lambda, &cfg->store_create, err, errlen) ||
-        read_str(get, "AWS_REGION", env_or(get, "AWS_DEFAULT_REGION", "us-east-1"),
-                 cfg->aws_region, sizeof cfg->aws_region, err, errlen) ||
+        read_str(get, "AWS_REGION", env_or(get, "AWS_DEFAULT_REGION", "us-east-1"), cfg->aws_region,
+                 sizeof cfg->aws_region, err, errlen) ||
         read_str(get, "AWS_ACCESS_KEY_ID", "", cfg->aws_access_key_id,
                  sizeof cfg->aws_access_key_id, err, errlen) ||
         read_str(get, "AWS_SECRET_ACCESS_KEY", "", cfg->aws_secret_access_key,
@@ -228,8 +231,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
                  sizeof cfg->aws_session_token, err, errlen))
         return -1;
     const char *common = env_or(get, "AWS_ENDPOINT_URL", "");
-    if (read_str(get, "AWS_ENDPOINT_URL_S3", common, cfg->endpoint_s3, sizeof cfg->endpoint_s3,
-                 err, errlen) ||
+    if (read_str(get, "AWS_ENDPOINT_URL_S3", common, cfg->endpoint_s3, sizeof cfg->endpoint_s3, err,
+                 errlen) ||
         read_str(get, "AWS_ENDPOINT_URL_DYNAMODB", common, cfg->endpoint_dynamodb,
                  sizeof cfg->endpoint_dynamodb, err, errlen) ||
         read_str(get, "AWS_ENDPOINT_URL_LAMBDA", common, cfg->endpoint_lambda,
@@ -247,12 +250,11 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
 
     if (read_long(get, "GLOBAL_LIMIT", 1000, 0, LONG_MAX, &cfg->global_limit, err, errlen) ||
         read_long(get, "IP_LIMIT", 50, 0, LONG_MAX, &cfg->ip_limit, err, errlen) ||
-        read_long(get, "ENHANCE_IP_LIMIT", 100, 0, LONG_MAX, &cfg->enhance_ip_limit, err,
-                  errlen) ||
+        read_long(get, "ENHANCE_IP_LIMIT", 100, 0, LONG_MAX, &cfg->enhance_ip_limit, err, errlen) ||
         read_long(get, "LOG_IP_LIMIT", 100, 0, LONG_MAX, &cfg->log_ip_limit, err, errlen) ||
         read_str(get, "IP_INCLUDE", "", cfg->ip_include, sizeof cfg->ip_include, err, errlen) ||
-        read_str(get, "TRUSTED_PROXIES", "", cfg->trusted_proxies, sizeof cfg->trusted_proxies,
-                 err, errlen) ||
+        read_str(get, "TRUSTED_PROXIES", "", cfg->trusted_proxies, sizeof cfg->trusted_proxies, err,
+                 errlen) ||
         read_int(get, "MODEL_TIMEOUT_S", 120, 1, 3600, &cfg->model_timeout_s, err, errlen) ||
         read_int(get, "WORKERS", 2, 1, 64, &cfg->workers, err, errlen) ||
         read_long(get, "MAX_IMAGE_BYTES", 20L * 1024 * 1024, 1024, 512L * 1024 * 1024, &n, err,

@@ -12,12 +12,12 @@
 #define ENHANCE_MAX_CODEPOINTS 500
 
 struct model_config {
-    int slot;            /* N of MODEL_N_* (1-based) */
-    char provider[32];   /* demo | openai | gemini | ... */
-    char id[128];        /* MODEL_N_ID, always honoured */
-    char name[128];      /* MODEL_N_NAME, defaults to the id */
-    char key[1024];      /* MODEL_N_KEY: secret, never printed */
-    char base_url[512];  /* MODEL_N_BASE_URL, "" = the provider's default root */
+    int slot;           /* N of MODEL_N_* (1-based) */
+    char provider[32];  /* demo | openai | gemini | ... */
+    char id[128];       /* MODEL_N_ID, always honoured */
+    char name[128];     /* MODEL_N_NAME, defaults to the id */
+    char key[1024];     /* MODEL_N_KEY: secret, never printed */
+    char base_url[512]; /* MODEL_N_BASE_URL, "" = the provider's default root */
 };
 
 struct config {
@@ -63,11 +63,11 @@ struct config {
     char ip_include[2048]; /* allow-list: addresses and CIDRs, comma separated */
     char trusted_proxies[2048];
     int model_timeout_s;
-    int workers;                /* image/storage worker threads */
-    size_t max_image_bytes;     /* cap on a provider's image (inline or download) */
-    int max_image_pixels_side;  /* cap on width and height */
+    int workers;               /* image/storage worker threads */
+    size_t max_image_bytes;    /* cap on a provider's image (inline or download) */
+    int max_image_pixels_side; /* cap on width and height */
     char filter_extra_terms[2048];
-    char quota_hash_key[128];   /* secret used to hash client addresses; generated if empty */
+    char quota_hash_key[128]; /* secret used to hash client addresses; generated if empty */
 };
 
 typedef const char *(*config_getenv_fn)(const char *name);

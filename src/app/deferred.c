@@ -86,6 +86,7 @@ int deferred_take(struct deferred *d, struct response *out)
 void deferred_wait(struct deferred *d)
 {
     pthread_mutex_lock(&d->lock);
-    while (!d->done) pthread_cond_wait(&d->done_cond, &d->lock);
+    while (!d->done)
+        pthread_cond_wait(&d->done_cond, &d->lock);
     pthread_mutex_unlock(&d->lock);
 }

@@ -23,8 +23,9 @@ static void send(struct response *resp, int status, json_t *body)
         /* Out of memory while building an error: a fixed body still gets out. */
         resp->status = 500;
         buf_reset(&resp->body);
-        buf_append_str(&resp->body,
-                       "{\"error\":\"INTERNAL_SERVER_ERROR\",\"message\":\"Internal server error\"}");
+        buf_append_str(
+            &resp->body,
+            "{\"error\":\"INTERNAL_SERVER_ERROR\",\"message\":\"Internal server error\"}");
     }
 }
 
@@ -96,9 +97,10 @@ void error_rate_limited(struct response *resp, long retry_after_s)
         snprintf(msg, sizeof msg, "Rate limit exceeded. Please try again in %ld second%s.",
                  retry_after_s, retry_after_s == 1 ? "" : "s");
     else
-        snprintf(msg, sizeof msg, "Rate limit exceeded. Please try again in %ld minute%s.",
-                 minutes, minutes == 1 ? "" : "s");
-    json_t *o = error_body("RATE_LIMIT_EXCEEDED", msg, "Too many requests. Please wait and try again.");
+        snprintf(msg, sizeof msg, "Rate limit exceeded. Please try again in %ld minute%s.", minutes,
+                 minutes == 1 ? "" : "s");
+    json_t *o =
+        error_body("RATE_LIMIT_EXCEEDED", msg, "Too many requests. Please wait and try again.");
     if (o) json_object_set_new(o, "retryAfter", json_integer(retry_after_s));
     send(resp, 429, o);
     snprintf(header, sizeof header, "%ld", retry_after_s);
@@ -120,7 +122,8 @@ void error_unknown_model(struct response *resp, const char *model)
     /* Clip on a code point boundary so the message stays valid UTF-8. */
     int n = (int)utf8_truncate(model, strlen(model), 120);
     snprintf(msg, sizeof msg, "Unknown model '%.*s'", n, model);
-    json_t *o = error_body("UNKNOWN_MODEL", msg, "GET /models lists the models this server offers.");
+    json_t *o =
+        error_body("UNKNOWN_MODEL", msg, "GET /models lists the models this server offers.");
     if (o) json_object_set_new(o, "model", json_stringn(model, (size_t)n));
     send(resp, 400, o);
 }

@@ -1,5 +1,5 @@
-/* Error bodies of the HTTP contract: {"error": CODE, "message", "details"?, ...} with the original's
- * codes and texts where they exist (DESIGN §4). Each fills resp completely. */
+/* Error bodies of the HTTP contract: {"error": CODE, "message", "details"?, ...} with the
+ * original's codes and texts where they exist (DESIGN §4). Each fills resp completely. */
 #ifndef PP_APP_ERRORS_H
 #define PP_APP_ERRORS_H
 

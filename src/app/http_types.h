@@ -10,9 +10,9 @@
 #include "util/buf.h"
 
 struct request {
-    const char *method;   /* "GET", "POST", ... */
-    const char *path;     /* the path as received (the router strips a stage prefix) */
-    const char *body;     /* may be NULL when empty; not NUL-terminated necessarily */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* the path as received (the router strips a stage prefix) */
+    const char *body;   /* may be NULL when empty; not NUL-terminated necessarily */
     size_t body_len;
     bool body_too_large;  /* the front door stopped reading at MAX_BODY_BYTES */
     char client_addr[64]; /* resolved client address (DESIGN §6) */
@@ -44,8 +44,8 @@ struct deferred;
 struct response {
     int status;
     char content_type[96];
-    struct buf body;                   /* owned */
-    const unsigned char *static_body;  /* borrowed (embedded assets), used when non-NULL */
+    struct buf body;                  /* owned */
+    const unsigned char *static_body; /* borrowed (embedded assets), used when non-NULL */
     size_t static_len;
     struct {
         char name[48];

@@ -6,8 +6,8 @@
 
 #include "util/clock.h"
 
-int job_build(const struct config *cfg, const char *prompt, const struct model_config *const *models,
-              int n, struct job *job)
+int job_build(const struct config *cfg, const char *prompt,
+              const struct model_config *const *models, int n, struct job *job)
 {
     memset(job, 0, sizeof *job);
     int64_t now = clock_wall_ms();

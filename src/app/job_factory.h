@@ -10,7 +10,7 @@
 #define DEADLINE_GRACE_MS (30LL * 1000)
 
 /* Fills job (caller owns it: job_clear). Returns 0, or -1 when memory or randomness fails. */
-int job_build(const struct config *cfg, const char *prompt, const struct model_config *const *models,
-              int n, struct job *job);
+int job_build(const struct config *cfg, const char *prompt,
+              const struct model_config *const *models, int n, struct job *job);
 
 #endif

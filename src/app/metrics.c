@@ -101,9 +101,9 @@ int metrics_render(struct buf *out)
         const char *name = atomic_load(&provider_names[p]);
         if (!name) break;
         for (int o = 0; o < N_OUTCOMES; o++)
-            rc |= buf_printf(out,
-                             "pixelprompt_model_results_total{provider=\"%s\",outcome=\"%s\"} %ld\n",
-                             name, outcome_names[o], atomic_load(&results[p][o]));
+            rc |= buf_printf(
+                out, "pixelprompt_model_results_total{provider=\"%s\",outcome=\"%s\"} %ld\n", name,
+                outcome_names[o], atomic_load(&results[p][o]));
         rc |= buf_printf(out, "pixelprompt_model_milliseconds_sum{provider=\"%s\"} %ld\n", name,
                          atomic_load(&result_ms_sum[p]));
     }

@@ -17,7 +17,8 @@ void quota_client_hash(const struct app *app, const char *client_addr, char out[
     unsigned int len = 0;
     HMAC(EVP_sha256(), app->quota_key, sizeof app->quota_key, (const unsigned char *)client_addr,
          strlen(client_addr), mac, &len);
-    for (unsigned i = 0; i < 32 && i < len; i++) snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    for (unsigned i = 0; i < 32 && i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
     out[64] = '\0';
 }
 
@@ -53,5 +54,6 @@ enum quota_verdict quota_take(struct app *app, const char *client_addr,
 
 void quota_give_back(struct app *app, char taken_keys[][160], int n_taken)
 {
-    for (int i = 0; i < n_taken; i++) store_quota_release(app->store, taken_keys[i]);
+    for (int i = 0; i < n_taken; i++)
+        store_quota_release(app->store, taken_keys[i]);
 }

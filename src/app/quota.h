@@ -15,8 +15,8 @@
 enum quota_verdict { QUOTA_ALLOWED, QUOTA_LIMITED, QUOTA_STORE_DOWN };
 
 struct quota_rule {
-    const char *scope;  /* "generate-ip", "generate-global", "enhance-ip", "log-ip" */
-    long limit;         /* 0 = no requests allowed */
+    const char *scope; /* "generate-ip", "generate-global", "enhance-ip", "log-ip" */
+    long limit;        /* 0 = no requests allowed */
     int64_t window_ms;
     bool per_client;
 };

@@ -14,7 +14,10 @@ struct route {
     route_handler handler;
 };
 
-#define ROUTE(method, pattern, handler) {#method, pattern, handler}
+#define ROUTE(method, pattern, handler)                                                            \
+    {                                                                                              \
+#method, pattern, handler                                                                  \
+    }
 
 static const struct route routes[] = {
     ROUTE(POST, "/generate", handle_generate),
@@ -33,7 +36,7 @@ static const struct route routes[] = {
     ROUTE(GET, "/thumbs/{key+}", handle_thumb_file),
 };
 
-#define ALLOWED_HEADERS                                                                           \
+#define ALLOWED_HEADERS                                                                            \
     "Content-Type, Authorization, X-Requested-With, X-Correlation-ID, Idempotency-Key"
 
 /* Matches one pattern against a path; captures parameters. Segments are compared exactly. */
@@ -76,8 +79,7 @@ static const struct route *find_route(const char *method, const char *path,
     return NULL;
 }
 
-void router_common_headers(const struct app *app, const struct request *req,
-                           struct response *resp)
+void router_common_headers(const struct app *app, const struct request *req, struct response *resp)
 {
     const char *origins = app->cfg->cors_origins;
     if (strcmp(origins, "*") == 0) {
@@ -87,7 +89,8 @@ void router_common_headers(const struct app *app, const struct request *req,
         const char *origin = req->header ? req->header(req, "Origin") : NULL;
         size_t olen = origin ? strlen(origin) : 0;
         for (const char *p = origins; origin && *p;) {
-            while (*p == ' ' || *p == ',') p++;
+            while (*p == ' ' || *p == ',')
+                p++;
             size_t n = strcspn(p, ", ");
             if (n == olen && n > 0 && strncmp(p, origin, n) == 0) {
                 response_set_header(resp, "Access-Control-Allow-Origin", origin);

@@ -10,8 +10,7 @@
 #include "store/store.h"
 #include "util/utf8.h"
 
-json_t *request_json_object(const struct app *app, const struct request *req,
-                            struct response *resp)
+json_t *request_json_object(const struct app *app, const struct request *req, struct response *resp)
 {
     if (req->body_too_large || req->body_len > app->cfg->max_body_bytes) {
         error_payload_too_large(resp, app->cfg->max_body_bytes);
@@ -27,8 +26,8 @@ json_t *request_json_object(const struct app *app, const struct request *req,
     }
     json_error_t jerr;
     /* Duplicate keys are ambiguous: refuse them rather than guess which one wins. */
-    json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                             &jerr);
+    json_t *doc =
+        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!doc) {
         char why[200];
         snprintf(why, sizeof why, "%.120s at line %d, column %d", jerr.text, jerr.line,
@@ -63,8 +62,14 @@ void respond_store_error(struct response *resp, int store_rc, const char *job_id
 {
     switch (store_rc) {
     case STORE_NOT_FOUND:
-    case STORE_INVALID: error_job_not_found(resp, job_id ? job_id : ""); break;
-    case STORE_UNAVAILABLE: error_unavailable(resp, 5); break;
-    default: error_internal(resp); break;
+    case STORE_INVALID:
+        error_job_not_found(resp, job_id ? job_id : "");
+        break;
+    case STORE_UNAVAILABLE:
+        error_unavailable(resp, 5);
+        break;
+    default:
+        error_internal(resp);
+        break;
     }
 }

@@ -41,7 +41,8 @@ static void respond_variants(struct app *app, const char *prompt, const struct e
 {
     if (filter_blocks(app->filter, er->short_prompt, NULL) ||
         filter_blocks(app->filter, er->long_prompt, NULL)) {
-        error_simple(resp, 502, "ENHANCE_FAILED", "The enhanced prompt was refused by the content filter",
+        error_simple(resp, 502, "ENHANCE_FAILED",
+                     "The enhanced prompt was refused by the content filter",
                      "Try rephrasing the prompt.");
         return;
     }
@@ -53,7 +54,8 @@ static void respond_variants(struct app *app, const char *prompt, const struct e
     if (!json_is_string(json_object_get(o, "enhanced")) ||
         !json_is_string(json_object_get(o, "short_prompt"))) {
         json_decref(o);
-        error_simple(resp, 502, "ENHANCE_FAILED", "The enhancer answered with unreadable text", NULL);
+        error_simple(resp, 502, "ENHANCE_FAILED", "The enhancer answered with unreadable text",
+                     NULL);
         return;
     }
     if (response_json(resp, 200, o) != 0) error_internal(resp);
@@ -102,8 +104,10 @@ static void start_remote(struct app *app, const struct request *req, const struc
     int rc = ops->build(&pc, &hr, err, sizeof err);
     if (rc != 0) {
         http_request_clear(&hr);
-        if (rc > 0) unavailable(resp, err);
-        else error_internal(resp);
+        if (rc > 0)
+            unavailable(resp, err);
+        else
+            error_internal(resp);
         return;
     }
     struct enhance_call *call = calloc(1, sizeof *call);
@@ -121,8 +125,8 @@ static void start_remote(struct app *app, const struct request *req, const struc
     call->deferred = d;
     snprintf(call->correlation_id, sizeof call->correlation_id, "%s", req->correlation_id);
     deferred_retain(d); /* one for the response, one for the call */
-    if (!app->engine ||
-        engine_http(app->engine, &hr, clock_mono_ms() + ENHANCE_DEADLINE_MS, enhance_done, call) != 0) {
+    if (!app->engine || engine_http(app->engine, &hr, clock_mono_ms() + ENHANCE_DEADLINE_MS,
+                                    enhance_done, call) != 0) {
         http_request_clear(&hr);
         deferred_release(d);
         deferred_release(d);
@@ -173,7 +177,8 @@ void handle_enhance(struct app *app, const struct request *req, const struct rou
     if (ops->is_local) {
         struct enhance_result *er = calloc(1, sizeof *er);
         char err[200] = "";
-        if (!er) error_internal(resp);
+        if (!er)
+            error_internal(resp);
         else if (ops->local(prompt, er, err, sizeof err) != 0)
             error_simple(resp, 502, "ENHANCE_FAILED", "The prompt enhancer failed", err);
         else

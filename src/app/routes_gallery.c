@@ -51,7 +51,8 @@ void handle_gallery_list(struct app *app, const struct request *req,
         char ts[32], url[768];
         json_t *g = json_object();
         json_object_set_new(g, "id", json_string(e->id));
-        json_object_set_new(g, "timestamp", json_string(clock_iso8601(e->created_ms, ts, sizeof ts)));
+        json_object_set_new(g, "timestamp",
+                            json_string(clock_iso8601(e->created_ms, ts, sizeof ts)));
         json_object_set_new(g, "prompt", json_string(e->prompt ? e->prompt : ""));
         if (e->preview_key[0]) {
             app_blob_url(app, e->preview_key, url, sizeof url);
@@ -89,7 +90,8 @@ static json_t *image_entry(struct app *app, const struct job *job, const struct 
     json_object_set_new(img, "name", json_string(r->name));
     json_object_set_new(img, "provider", json_string(r->provider));
     json_object_set_new(img, "prompt", json_string(job->prompt));
-    json_object_set_new(img, "timestamp", json_string(clock_iso8601(r->completed_ms, ts, sizeof ts)));
+    json_object_set_new(img, "timestamp",
+                        json_string(clock_iso8601(r->completed_ms, ts, sizeof ts)));
     json_object_set_new(img, "contentType", json_string(r->content_type));
     json_object_set_new(img, "width", json_integer(r->width));
     json_object_set_new(img, "height", json_integer(r->height));
@@ -118,8 +120,9 @@ void handle_gallery_detail(struct app *app, const struct request *req,
     /* An unknown gallery is an empty one (the original's contract). */
     json_object_set_new(o, "galleryId", json_string(rc == STORE_OK ? job.id : ""));
     json_object_set_new(o, "prompt", rc == STORE_OK ? json_string(job.prompt) : json_null());
-    json_object_set_new(o, "timestamp", rc == STORE_OK ? json_string(clock_iso8601(job.created_ms, ts, sizeof ts))
-                                                       : json_null());
+    json_object_set_new(o, "timestamp",
+                        rc == STORE_OK ? json_string(clock_iso8601(job.created_ms, ts, sizeof ts))
+                                       : json_null());
     json_object_set_new(o, "total", json_integer((json_int_t)json_array_size(images)));
     json_object_set_new(o, "images", images);
     if (rc == STORE_OK) job_clear(&job);
@@ -183,8 +186,10 @@ void handle_gallery_zip(struct app *app, const struct request *req,
         zip_entry_name(r, name, sizeof name);
         zip_int64_t idx = src ? zip_file_add(za, name, src, ZIP_FL_ENC_UTF_8) : -1;
         if (idx < 0) {
-            if (src) zip_source_free(src);
-            else free(bytes);
+            if (src)
+                zip_source_free(src);
+            else
+                free(bytes);
             ok = false;
             break;
         }

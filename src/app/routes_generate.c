@@ -32,7 +32,8 @@ const char *request_prompt(const json_t *body, int max_codepoints, struct respon
 const char *request_prompt(const json_t *body, int max_codepoints, struct response *resp)
 {
     const json_t *p = json_object_get(body, "prompt");
-    if (!p || json_is_null(p) || json_is_false(p) || (json_is_string(p) && json_string_length(p) == 0)) {
+    if (!p || json_is_null(p) || json_is_false(p) ||
+        (json_is_string(p) && json_string_length(p) == 0)) {
         error_prompt_required(resp);
         return NULL;
     }
@@ -66,17 +67,20 @@ static int select_models(const struct config *cfg, const json_t *body,
     const json_t *wanted = json_object_get(body, "models");
     int n = 0;
     if (!wanted || json_is_null(wanted)) {
-        for (int i = 0; i < cfg->n_models; i++) chosen[n++] = &cfg->models[i];
+        for (int i = 0; i < cfg->n_models; i++)
+            chosen[n++] = &cfg->models[i];
         return n;
     }
     if (!json_is_array(wanted) || json_array_size(wanted) == 0) {
-        error_simple(resp, 400, "INVALID_MODELS", "\"models\" must be a non-empty array of model ids",
+        error_simple(resp, 400, "INVALID_MODELS",
+                     "\"models\" must be a non-empty array of model ids",
                      "GET /models lists the models this server offers.");
         return -1;
     }
     size_t i;
     const json_t *v;
-    json_array_foreach(wanted, i, v) {
+    json_array_foreach(wanted, i, v)
+    {
         if (!json_is_string(v)) {
             error_simple(resp, 400, "INVALID_MODELS", "\"models\" must contain only strings", NULL);
             return -1;
@@ -87,7 +91,8 @@ static int select_models(const struct config *cfg, const json_t *body,
         }
     }
     for (int m = 0; m < cfg->n_models; m++) {
-        json_array_foreach(wanted, i, v) {
+        json_array_foreach(wanted, i, v)
+        {
             if (strcmp(json_string_value(v), cfg->models[m].id) == 0) {
                 chosen[n++] = &cfg->models[m];
                 break;
@@ -175,7 +180,8 @@ void handle_generate(struct app *app, const struct request *req, const struct ro
     char taken[2][160];
     int n_taken = 0;
     long retry_after = 0;
-    enum quota_verdict v = quota_take(app, req->client_addr, rules, 2, &retry_after, taken, &n_taken);
+    enum quota_verdict v =
+        quota_take(app, req->client_addr, rules, 2, &retry_after, taken, &n_taken);
     if (v == QUOTA_STORE_DOWN) {
         error_unavailable(resp, 5);
         goto out;
@@ -195,7 +201,8 @@ void handle_generate(struct app *app, const struct request *req, const struct ro
     bool has_idem = false;
     idempotency_key(app, req, idem, &has_idem);
     char existing[ID_LEN + 1] = "";
-    int rc = store_create_job(app->store, &job, has_idem ? idem : NULL, IDEMPOTENCY_TTL_MS, existing);
+    int rc =
+        store_create_job(app->store, &job, has_idem ? idem : NULL, IDEMPOTENCY_TTL_MS, existing);
     if (rc == STORE_EXISTS) {
         quota_give_back(app, taken, n_taken);
         respond_replay(app, resp, existing);

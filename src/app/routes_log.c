@@ -38,14 +38,16 @@ static json_t *bounded_metadata(const json_t *in)
     const char *k;
     const json_t *v;
     int n = 0;
-    json_object_foreach((json_t *)in, k, v) {
+    json_object_foreach((json_t *)in, k, v)
+    {
         if (n++ >= LOG_METADATA_KEYS_MAX) break;
         char key[64];
         size_t kl = utf8_truncate(k, strlen(k), sizeof key - 1);
         memcpy(key, k, kl);
         key[kl] = '\0';
         if (json_is_string(v)) {
-            json_object_set_new(out, key, clipped_string(json_string_value(v), LOG_METADATA_VALUE_MAX));
+            json_object_set_new(out, key,
+                                clipped_string(json_string_value(v), LOG_METADATA_VALUE_MAX));
         } else if (json_is_number(v) || json_is_boolean(v) || json_is_null(v)) {
             json_object_set(out, key, (json_t *)v);
         } else {
@@ -95,13 +97,16 @@ void handle_log(struct app *app, const struct request *req, const struct route_p
             json_object_set_new(fields, "source", json_string("client"));
             json_object_set_new(fields, "clientHash", json_stringn(client, 16));
             if (json_is_string(stack_v))
-                json_object_set_new(fields, "stack", clipped_string(json_string_value(stack_v), LOG_STACK_MAX));
-            if (json_is_object(meta_v)) json_object_set_new(fields, "metadata", bounded_metadata(meta_v));
+                json_object_set_new(fields, "stack",
+                                    clipped_string(json_string_value(stack_v), LOG_STACK_MAX));
+            if (json_is_object(meta_v))
+                json_object_set_new(fields, "metadata", bounded_metadata(meta_v));
             json_t *msg = clipped_string(json_string_value(message_v), LOG_MESSAGE_MAX);
             log_emit(level, req->correlation_id, json_string_value(msg), fields);
             json_decref(msg);
             json_decref(fields);
-            json_t *o = json_pack("{s:b, s:s}", "success", 1, "message", "Log received successfully");
+            json_t *o =
+                json_pack("{s:b, s:s}", "success", 1, "message", "Log received successfully");
             if (response_json(resp, 200, o) != 0) error_internal(resp);
         }
     }

@@ -39,8 +39,9 @@ void handle_models(struct app *app, const struct request *req, const struct rout
     json_t *o = json_object();
     json_object_set_new(o, "models", models);
     json_object_set_new(o, "enhancer", enhancer);
-    json_object_set_new(o, "limits", json_pack("{s:i, s:i}", "promptMaxLength", PROMPT_MAX_CODEPOINTS,
-                                               "enhanceMaxLength", ENHANCE_MAX_CODEPOINTS));
+    json_object_set_new(o, "limits",
+                        json_pack("{s:i, s:i}", "promptMaxLength", PROMPT_MAX_CODEPOINTS,
+                                  "enhanceMaxLength", ENHANCE_MAX_CODEPOINTS));
     if (response_json(resp, 200, o) != 0) error_internal(resp);
 }
 

@@ -51,7 +51,7 @@ struct sse_stream {
     struct stream base;
     struct app *app;
     char job_id[ID_LEN + 1];
-    int64_t last_version;   /* updated_ms of the last document sent (also the event id) */
+    int64_t last_version; /* updated_ms of the last document sent (also the event id) */
     int64_t last_send_mono;
     bool finished;
 };

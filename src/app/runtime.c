@@ -79,7 +79,8 @@ static int lock_data_dir(struct runtime *rt, char *err, size_t errlen)
     rt->lock_fd = -1;
     if (strcmp(rt->cfg.store, "sqlite") != 0) return 0;
     if (mkdir(rt->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "DATA_DIR %s cannot be created: %s", rt->cfg.data_dir, strerror(errno));
+        snprintf(err, errlen, "DATA_DIR %s cannot be created: %s", rt->cfg.data_dir,
+                 strerror(errno));
         return -1;
     }
     char path[600];

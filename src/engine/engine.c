@@ -97,8 +97,10 @@ static int post_command(struct engine *e, enum cmd_kind kind, struct task *t, co
     c->task = t;
     if (job_id) snprintf(c->job_id, sizeof c->job_id, "%s", job_id);
     pthread_mutex_lock(&e->lock);
-    if (e->cmd_tail) e->cmd_tail->next = c;
-    else e->cmd_head = c;
+    if (e->cmd_tail)
+        e->cmd_tail->next = c;
+    else
+        e->cmd_head = c;
     e->cmd_tail = c;
     pthread_mutex_unlock(&e->lock);
     curl_multi_wakeup(e->multi);
@@ -120,8 +122,10 @@ static void task_free(struct task *t)
 {
     struct engine *e = t->e;
     if (t->linked) {
-        if (t->prev) t->prev->next = t->next;
-        else e->tasks = t->next;
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            e->tasks = t->next;
         if (t->next) t->next->prev = t->prev;
     }
     if (t->in_flight) {
@@ -216,10 +220,14 @@ static void finish_error_now(struct task *t, const char *text)
 static const char *image_error_text(int rc)
 {
     switch (rc) {
-    case IMAGE_ERR_FORMAT: return "the provider returned something that is not an image";
-    case IMAGE_ERR_CORRUPT: return "the provider returned a damaged or truncated image";
-    case IMAGE_ERR_TOO_LARGE: return "the provider returned an image over the size limit";
-    default: return "the image could not be processed (out of memory)";
+    case IMAGE_ERR_FORMAT:
+        return "the provider returned something that is not an image";
+    case IMAGE_ERR_CORRUPT:
+        return "the provider returned a damaged or truncated image";
+    case IMAGE_ERR_TOO_LARGE:
+        return "the provider returned an image over the size limit";
+    default:
+        return "the image could not be processed (out of memory)";
     }
 }
 
@@ -245,8 +253,8 @@ static void finish_image_now(struct task *t)
     r->width = info.width;
     r->height = info.height;
     int b1 = blob_put(e->blob, r->image_key, t->image.data, t->image.len, r->content_type);
-    int b2 = b1 == BLOB_OK ? blob_put(e->blob, r->thumb_key, thumb.data, thumb.len, "image/webp")
-                           : b1;
+    int b2 =
+        b1 == BLOB_OK ? blob_put(e->blob, r->thumb_key, thumb.data, thumb.len, "image/webp") : b1;
     buf_free(&thumb);
     buf_free(&t->image);
     if (b1 != BLOB_OK || b2 != BLOB_OK) {
@@ -285,8 +293,10 @@ static void work_render(void *arg)
     struct task *t = arg;
     struct provider_call call = {t->e->cfg, t->model, t->prompt, t->state, t->poll_count};
     char err[200] = "";
-    if (t->ops->render(&call, &t->image, err, sizeof err) != 0) finish_error_now(t, err);
-    else finish_image_now(t);
+    if (t->ops->render(&call, &t->image, err, sizeof err) != 0)
+        finish_error_now(t, err);
+    else
+        finish_image_now(t);
     worker_done(t);
 }
 
@@ -380,7 +390,9 @@ static void apply_step(struct task *t, struct provider_step *step)
         memset(&step->image, 0, sizeof step->image);
         hand_off(t, work_finish_image);
         break;
-    case STEP_ERROR: fail_task(t, "%s", step->error[0] ? step->error : "the provider failed"); break;
+    case STEP_ERROR:
+        fail_task(t, "%s", step->error[0] ? step->error : "the provider failed");
+        break;
     }
     provider_step_clear(step);
 }
@@ -436,9 +448,11 @@ static void transfer_finished(struct task *t, CURLcode result)
     transfer_response(&t->xfer, result, &resp, clock_wall_ms());
 
     int64_t now = clock_mono_ms();
-    if (retry_is_retryable(resp.status) && !t->xfer.too_large && t->attempt + 1 < RETRY_MAX_ATTEMPTS) {
+    if (retry_is_retryable(resp.status) && !t->xfer.too_large &&
+        t->attempt + 1 < RETRY_MAX_ATTEMPTS) {
         unsigned seed = jitter_seed(t);
-        int64_t delay = retry_delay_ms(t->attempt + 1, resp.retry_after_s, (double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
+        int64_t delay = retry_delay_ms(t->attempt + 1, resp.retry_after_s,
+                                       (double)rand_r(&seed) / ((double)RAND_MAX + 1.0));
         if (now + delay < t->deadline_mono) {
             json_t *f = json_pack("{s:s, s:s, s:i, s:i, s:I}", "jobId", t->job_id, "model",
                                   t->result.model, "status", (int)resp.status, "attempt",
@@ -503,8 +517,12 @@ static void run_timer(struct engine *e, struct timer_entry *te)
         return;
     }
     switch ((enum timer_kind)te->kind) {
-    case TIMER_SEND: send_request(t); break;
-    case TIMER_RENDER: hand_off(t, work_render); break;
+    case TIMER_SEND:
+        send_request(t);
+        break;
+    case TIMER_RENDER:
+        hand_off(t, work_render);
+        break;
     case TIMER_DEADLINE:
         abort_transfer(t);
         fail_task(t, "timed out after %d s", e->cfg->model_timeout_s);
@@ -572,7 +590,8 @@ static void *io_main(void *arg)
         pthread_mutex_unlock(&e->lock);
         if (stopping) break;
         struct timer_entry te;
-        while (timer_heap_pop_due(&e->timers, clock_mono_ms(), &te)) run_timer(e, &te);
+        while (timer_heap_pop_due(&e->timers, clock_mono_ms(), &te))
+            run_timer(e, &te);
         int running = 0;
         curl_multi_perform(e->multi, &running);
         CURLMsg *msg;
@@ -646,7 +665,8 @@ void engine_stop(struct engine *e)
         free(c);
         c = next;
     }
-    while (e->tasks) task_free(e->tasks);
+    while (e->tasks)
+        task_free(e->tasks);
     timer_heap_free(&e->timers);
     curl_multi_cleanup(e->multi);
     pthread_mutex_destroy(&e->lock);
@@ -724,7 +744,8 @@ int engine_run_job(struct engine *e, const struct job *job, int64_t deadline_wal
     pthread_cond_init(&run->cond, NULL);
     run->refs = 1;
     int rc = submit(e, job, run);
-    struct timespec until = {(time_t)(deadline_wall_ms / 1000), (long)(deadline_wall_ms % 1000) * 1000000L};
+    struct timespec until = {(time_t)(deadline_wall_ms / 1000),
+                             (long)(deadline_wall_ms % 1000) * 1000000L};
     pthread_mutex_lock(&run->lock);
     while (rc == 0 && run->remaining > 0)
         if (pthread_cond_timedwait(&run->cond, &run->lock, &until) != 0) break;

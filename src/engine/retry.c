@@ -13,7 +13,8 @@ bool retry_is_retryable(long status)
 int64_t retry_delay_ms(int attempt, long retry_after_s, double jitter01)
 {
     int64_t ceiling = RETRY_BASE_MS;
-    for (int i = 1; i < attempt && ceiling < RETRY_CAP_MS; i++) ceiling *= 2;
+    for (int i = 1; i < attempt && ceiling < RETRY_CAP_MS; i++)
+        ceiling *= 2;
     if (ceiling > RETRY_CAP_MS) ceiling = RETRY_CAP_MS;
     /* Full jitter over the upper half keeps retries spread but never instant. */
     int64_t delay = ceiling / 2 + (int64_t)((double)(ceiling / 2) * jitter01);
@@ -24,7 +25,8 @@ int64_t retry_delay_ms(int attempt, long retry_after_s, double jitter01)
 long retry_after_parse(const char *value, int64_t now_wall_ms)
 {
     if (!value) return -1;
-    while (*value == ' ') value++;
+    while (*value == ' ')
+        value++;
     if (!*value) return -1;
     char *end = NULL;
     long secs = strtol(value, &end, 10);

@@ -17,26 +17,26 @@ struct task {
     struct engine *e;
     struct task *prev, *next; /* the engine's list of every task not yet freed */
     char job_id[ID_LEN + 1];
-    char *prompt;                      /* owned */
-    struct result result;              /* this model's row, as last written */
-    const struct model_config *model;  /* borrowed from the config */
+    char *prompt;                     /* owned */
+    struct result result;             /* this model's row, as last written */
+    const struct model_config *model; /* borrowed from the config */
     const struct provider_ops *ops;
-    struct job_run *run;               /* holds a reference when set */
+    struct job_run *run; /* holds a reference when set */
     int64_t deadline_mono;
-    char *state;                       /* provider-private, owned */
+    char *state; /* provider-private, owned */
     int poll_count;
-    struct http_request req;           /* the request being sent (owned) */
+    struct http_request req; /* the request being sent (owned) */
     int attempt;
     struct transfer xfer;
     bool in_flight;
-    bool done;       /* no more I/O: finished, cancelled or handed to a worker */
-    bool released;   /* the finisher is through with it */
-    bool linked;     /* on the engine's list (the I/O thread links it) */
-    int timer_refs;  /* heap entries still pointing here */
-    uint32_t gen;    /* bumped to invalidate pending timers */
-    struct buf image;                  /* handed to the worker */
+    bool done;        /* no more I/O: finished, cancelled or handed to a worker */
+    bool released;    /* the finisher is through with it */
+    bool linked;      /* on the engine's list (the I/O thread links it) */
+    int timer_refs;   /* heap entries still pointing here */
+    uint32_t gen;     /* bumped to invalidate pending timers */
+    struct buf image; /* handed to the worker */
     char error[300];
-    engine_http_done http_cb;          /* bare HTTP calls (enhancement) */
+    engine_http_done http_cb; /* bare HTTP calls (enhancement) */
     void *http_ctx;
 };
 

@@ -19,8 +19,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 
 static void copy_header_value(char *dst, size_t cap, const char *v, size_t len)
 {
-    while (len && (*v == ' ' || *v == '\t')) v++, len--;
-    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) len--;
+    while (len && (*v == ' ' || *v == '\t'))
+        v++, len--;
+    while (len && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+        len--;
     if (len >= cap) len = cap - 1;
     memcpy(dst, v, len);
     dst[len] = '\0';

@@ -24,7 +24,8 @@ static void *worker_main(void *arg)
     struct work_queue *q = arg;
     for (;;) {
         pthread_mutex_lock(&q->lock);
-        while (!q->head && !q->stopping) pthread_cond_wait(&q->ready, &q->lock);
+        while (!q->head && !q->stopping)
+            pthread_cond_wait(&q->ready, &q->lock);
         struct work_item *it = q->head;
         if (it) {
             q->head = it->next;
@@ -67,8 +68,10 @@ int work_queue_post(struct work_queue *q, work_fn fn, void *arg)
         free(it);
         return -1;
     }
-    if (q->tail) q->tail->next = it;
-    else q->head = it;
+    if (q->tail)
+        q->tail->next = it;
+    else
+        q->head = it;
     q->tail = it;
     pthread_cond_signal(&q->ready);
     pthread_mutex_unlock(&q->lock);
@@ -82,7 +85,8 @@ void work_queue_stop(struct work_queue *q)
     q->stopping = true;
     pthread_cond_broadcast(&q->ready);
     pthread_mutex_unlock(&q->lock);
-    for (int i = 0; i < q->n_threads; i++) pthread_join(q->threads[i], NULL);
+    for (int i = 0; i < q->n_threads; i++)
+        pthread_join(q->threads[i], NULL);
     pthread_cond_destroy(&q->ready);
     pthread_mutex_destroy(&q->lock);
     free(q);

@@ -28,11 +28,16 @@ struct progress {
 static const char *symbol(enum result_status s)
 {
     switch (s) {
-    case RS_PENDING: return "waiting";
-    case RS_IN_PROGRESS: return "running";
-    case RS_COMPLETED: return "done";
-    case RS_ERROR: return "error";
-    case RS_CANCELLED: return "cancelled";
+    case RS_PENDING:
+        return "waiting";
+    case RS_IN_PROGRESS:
+        return "running";
+    case RS_COMPLETED:
+        return "done";
+    case RS_ERROR:
+        return "error";
+    case RS_CANCELLED:
+        return "cancelled";
     }
     return "?";
 }
@@ -85,12 +90,15 @@ int cli_generate(int argc, char **argv)
 {
     const char *prompt = NULL, *models_arg = NULL, *out_dir = ".";
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--models") && i + 1 < argc) models_arg = argv[++i];
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out_dir = argv[++i];
+        if (!strcmp(argv[i], "--models") && i + 1 < argc)
+            models_arg = argv[++i];
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out_dir = argv[++i];
         else if (argv[i][0] == '-' && argv[i][1] == '-') {
             fprintf(stderr, "pixelprompt generate: unknown option %s\n", argv[i]);
             return 2;
-        } else if (!prompt) prompt = argv[i];
+        } else if (!prompt)
+            prompt = argv[i];
         else {
             fprintf(stderr, "pixelprompt generate: give the prompt as one argument (quote it)\n");
             return 2;
@@ -102,7 +110,8 @@ int cli_generate(int argc, char **argv)
     }
     if (!utf8_is_valid(prompt, strlen(prompt)) ||
         utf8_codepoints(prompt, strlen(prompt)) > PROMPT_MAX_CODEPOINTS) {
-        fprintf(stderr, "pixelprompt generate: the prompt must be UTF-8 text of at most %d characters\n",
+        fprintf(stderr,
+                "pixelprompt generate: the prompt must be UTF-8 text of at most %d characters\n",
                 PROMPT_MAX_CODEPOINTS);
         return 2;
     }
@@ -152,8 +161,8 @@ int cli_generate(int argc, char **argv)
         return 2;
     }
     struct job job;
-    struct progress p = {.store = rt.app.store, .tty = isatty(2) == 1,
-                         .started_mono = clock_mono_ms()};
+    struct progress p = {
+        .store = rt.app.store, .tty = isatty(2) == 1, .started_mono = clock_mono_ms()};
     pthread_mutex_init(&p.lock, NULL);
     int status = 1;
     if (job_build(&rt.cfg, prompt, chosen, n, &job) == 0 &&

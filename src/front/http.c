@@ -217,10 +217,12 @@ static enum MHD_Result send_response(struct conn *c, struct response *r)
             sb->server = c->server;
             sb->mhd = c->mhd;
             sb->stream = r->stream;
-            mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_CHUNK, stream_read,
-                                                   sb, stream_free);
-            if (mr) r->stream = NULL; /* now owned by the MHD response */
-            else free(sb);
+            mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_CHUNK, stream_read, sb,
+                                                   stream_free);
+            if (mr)
+                r->stream = NULL; /* now owned by the MHD response */
+            else
+                free(sb);
         }
     } else if (r->static_body) {
         mr = MHD_create_response_from_buffer(r->static_len, (void *)r->static_body,
@@ -371,9 +373,8 @@ struct http_server *http_server_start(struct app *app, char *err, size_t errlen)
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)app->cfg->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)MHD_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
+        (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "could not listen on %s:%d (in use, or not allowed)", app->cfg->bind,
                  app->cfg->port);

@@ -20,24 +20,24 @@
 
 /* An outbound request. Owns url, headers and body (http_request_clear). */
 struct http_request {
-    char method[8];                     /* "GET" | "POST" */
+    char method[8]; /* "GET" | "POST" */
     char *url;
-    char *headers[HTTP_MAX_HEADERS];    /* "Name: value" lines */
+    char *headers[HTTP_MAX_HEADERS]; /* "Name: value" lines */
     int n_headers;
     char *body;
     size_t body_len;
-    char sigv4_service[32];             /* "bedrock" etc. when AWS SigV4 signing is needed, else "" */
-    bool body_is_image;                 /* a download: a 2xx body goes straight to validation */
-    int64_t timeout_ms;                 /* 0 = up to the model's deadline */
+    char sigv4_service[32]; /* "bedrock" etc. when AWS SigV4 signing is needed, else "" */
+    bool body_is_image;     /* a download: a 2xx body goes straight to validation */
+    int64_t timeout_ms;     /* 0 = up to the model's deadline */
 };
 
 /* The final response the engine hands back (borrowed: valid during on_response only). */
 struct http_response {
-    long status;            /* HTTP status; 0 = no response (connection error, timeout) */
+    long status; /* HTTP status; 0 = no response (connection error, timeout) */
     const char *content_type;
     const char *body;
     size_t body_len;
-    long retry_after_s;     /* parsed Retry-After, -1 when absent */
+    long retry_after_s;          /* parsed Retry-After, -1 when absent */
     const char *transport_error; /* curl's text when status == 0 */
 };
 
@@ -45,12 +45,12 @@ enum step_kind { STEP_REQUEST, STEP_IMAGE, STEP_ERROR, STEP_RENDER };
 
 struct provider_step {
     enum step_kind kind;
-    int64_t delay_ms;          /* REQUEST/RENDER: wait this long first (polling, demo latency) */
-    struct http_request req;   /* REQUEST */
-    struct buf image;          /* IMAGE: encoded bytes (owned) */
-    char error[300];           /* ERROR: short and sanitised; no keys, no raw bodies */
-    char *state;               /* provider-private text carried to the next call (owned), e.g.
-                                  BFL's polling URL */
+    int64_t delay_ms;        /* REQUEST/RENDER: wait this long first (polling, demo latency) */
+    struct http_request req; /* REQUEST */
+    struct buf image;        /* IMAGE: encoded bytes (owned) */
+    char error[300];         /* ERROR: short and sanitised; no keys, no raw bodies */
+    char *state;             /* provider-private text carried to the next call (owned), e.g.
+                                BFL's polling URL */
 };
 
 /* What an adapter may read. All borrowed. */
@@ -58,13 +58,13 @@ struct provider_call {
     const struct config *cfg;
     const struct model_config *model;
     const char *prompt;
-    const char *state;      /* from the previous step, NULL on start */
-    int poll_count;         /* how many REQUEST steps this model has made so far */
+    const char *state; /* from the previous step, NULL on start */
+    int poll_count;    /* how many REQUEST steps this model has made so far */
 };
 
 struct provider_ops {
-    const char *name;          /* the MODEL_N_PROVIDER value */
-    const char *default_root;  /* API root when MODEL_N_BASE_URL is empty; NULL = required */
+    const char *name;         /* the MODEL_N_PROVIDER value */
+    const char *default_root; /* API root when MODEL_N_BASE_URL is empty; NULL = required */
     bool is_demo;
     int (*start)(const struct provider_call *c, struct provider_step *out);
     int (*on_response)(const struct provider_call *c, const struct http_response *r,

@@ -20,16 +20,11 @@ extern const struct provider_ops provider_automatic1111;
 
 /* Adding a provider: one new file and one line here. */
 static const struct provider_ops *const all_providers[] = {
-    &provider_demo,
-    &provider_openai,
-    &provider_gemini,
-    &provider_imagen,
-    &provider_bedrock_nova,
-    &provider_bedrock_sd,
-    &provider_stability,
-    &provider_bfl,
-    &provider_recraft,
-    &provider_openai_compatible,
+    &provider_demo,          &provider_openai,
+    &provider_gemini,        &provider_imagen,
+    &provider_bedrock_nova,  &provider_bedrock_sd,
+    &provider_stability,     &provider_bfl,
+    &provider_recraft,       &provider_openai_compatible,
     &provider_automatic1111,
 };
 
@@ -60,7 +55,8 @@ int provider_root(const struct provider_ops *ops, const struct config *cfg,
     else
         snprintf(out, outlen, "%s", root);
     size_t n = strlen(out);
-    while (n > 0 && out[n - 1] == '/') out[--n] = '\0'; /* roots are joined with "/path" */
+    while (n > 0 && out[n - 1] == '/')
+        out[--n] = '\0'; /* roots are joined with "/path" */
     return 0;
 }
 
@@ -117,7 +113,8 @@ void http_request_take_body(struct http_request *r, char *body, size_t len)
 void http_request_clear(struct http_request *r)
 {
     free(r->url);
-    for (int i = 0; i < r->n_headers; i++) free(r->headers[i]);
+    for (int i = 0; i < r->n_headers; i++)
+        free(r->headers[i]);
     free(r->body);
     memset(r, 0, sizeof *r);
 }

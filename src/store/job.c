@@ -8,8 +8,8 @@
 
 static const char *const result_names[] = {"pending", "in_progress", "completed", "error",
                                            "cancelled"};
-static const char *const job_names[] = {"pending",   "in_progress", "completed",
-                                        "partial",   "failed",      "cancelled"};
+static const char *const job_names[] = {"pending", "in_progress", "completed",
+                                        "partial", "failed",      "cancelled"};
 
 void job_clear(struct job *job)
 {
@@ -41,11 +41,21 @@ struct job_counts job_count(const struct job *job)
     struct job_counts c = {0, 0, 0, 0, 0};
     for (int i = 0; i < job->n_results; i++) {
         switch (job->results[i].status) {
-        case RS_PENDING: c.pending++; break;
-        case RS_IN_PROGRESS: c.in_progress++; break;
-        case RS_COMPLETED: c.completed++; break;
-        case RS_ERROR: c.error++; break;
-        case RS_CANCELLED: c.cancelled++; break;
+        case RS_PENDING:
+            c.pending++;
+            break;
+        case RS_IN_PROGRESS:
+            c.in_progress++;
+            break;
+        case RS_COMPLETED:
+            c.completed++;
+            break;
+        case RS_ERROR:
+            c.error++;
+            break;
+        case RS_CANCELLED:
+            c.cancelled++;
+            break;
         }
     }
     return c;
@@ -81,8 +91,7 @@ const char *job_status_name(enum job_status s)
 
 const char *result_status_name(enum result_status s)
 {
-    return (unsigned)s < sizeof result_names / sizeof result_names[0] ? result_names[s]
-                                                                      : "pending";
+    return (unsigned)s < sizeof result_names / sizeof result_names[0] ? result_names[s] : "pending";
 }
 
 int result_status_parse(const char *s, enum result_status *out)
@@ -120,15 +129,17 @@ static json_t *result_to_json(const struct result *r, url_builder_fn url_for, vo
     json_object_set_new(o, "provider", json_string(r->provider));
     json_object_set_new(o, "index", json_integer(r->index));
     json_object_set_new(o, "status", json_string(result_status_name(r->status)));
-    json_object_set_new(o, "imageUrl", done ? url_or_null(r->image_key, url_for, ctx) : json_null());
+    json_object_set_new(o, "imageUrl",
+                        done ? url_or_null(r->image_key, url_for, ctx) : json_null());
     json_object_set_new(o, "thumbnailUrl",
                         done ? url_or_null(r->thumb_key, url_for, ctx) : json_null());
     json_object_set_new(o, "contentType", done ? json_string(r->content_type) : json_null());
     json_object_set_new(o, "width", done ? json_integer(r->width) : json_null());
     json_object_set_new(o, "height", done ? json_integer(r->height) : json_null());
-    json_object_set_new(o, "duration", result_is_terminal(r->status) && r->duration_ms > 0
-                                           ? json_real((double)r->duration_ms / 1000.0)
-                                           : json_null());
+    json_object_set_new(o, "duration",
+                        result_is_terminal(r->status) && r->duration_ms > 0
+                            ? json_real((double)r->duration_ms / 1000.0)
+                            : json_null());
     json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
     json_object_set_new(o, "startedAt", time_or_null(r->started_ms));
     json_object_set_new(o, "completedAt", time_or_null(r->completed_ms));

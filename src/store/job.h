@@ -18,19 +18,19 @@ enum job_status { JS_PENDING, JS_IN_PROGRESS, JS_COMPLETED, JS_PARTIAL, JS_FAILE
 #define RS_UNFINISHED (RS_BIT(RS_PENDING) | RS_BIT(RS_IN_PROGRESS))
 
 struct result {
-    int index;             /* the model's configuration slot (MODEL_N_...), 1-based */
-    char model[128];       /* configured model id */
-    char name[128];        /* display name */
+    int index;       /* the model's configuration slot (MODEL_N_...), 1-based */
+    char model[128]; /* configured model id */
+    char name[128];  /* display name */
     char provider[32];
     enum result_status status;
     char image_key[160];   /* blob key of the image, "" until completed */
     char thumb_key[160];   /* blob key of the WebP thumbnail */
     char content_type[32]; /* of the image: image/png | image/jpeg | image/webp */
     int width, height;
-    int64_t duration_ms;   /* from start to image stored; 0 until finished */
-    char error[300];       /* short, sanitised, safe to show to clients */
+    int64_t duration_ms;              /* from start to image stored; 0 until finished */
+    char error[300];                  /* short, sanitised, safe to show to clients */
     int64_t started_ms, completed_ms; /* wall clock, 0 when unset */
-    int64_t deadline_ms;   /* wall clock by which this result must be terminal */
+    int64_t deadline_ms;              /* wall clock by which this result must be terminal */
 };
 
 struct job {

@@ -45,7 +45,8 @@ int clock_parse_iso8601(const char *s, int64_t *wall_ms)
             digits++;
             rest++;
         }
-        for (; digits < 3; digits++) ms *= 10;
+        for (; digits < 3; digits++)
+            ms *= 10;
     }
     if (strcmp(rest, "Z") != 0) return -1;
     tm.tm_year -= 1900;

@@ -21,7 +21,8 @@ int id_new_uuid7(int64_t wall_ms, char out[ID_LEN + 1])
     unsigned char b[16];
     if (id_random_bytes(b + 6, 10) != 0) return -1;
     uint64_t ms = (uint64_t)wall_ms;
-    for (int i = 0; i < 6; i++) b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x70); /* version 7 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     snprintf(out, ID_LEN + 1,

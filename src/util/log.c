@@ -18,10 +18,14 @@ void log_set_min_level(enum log_level level)
 const char *log_level_name(enum log_level level)
 {
     switch (level) {
-    case LOG_DEBUG: return "DEBUG";
-    case LOG_INFO: return "INFO";
-    case LOG_WARNING: return "WARNING";
-    case LOG_ERROR: return "ERROR";
+    case LOG_DEBUG:
+        return "DEBUG";
+    case LOG_INFO:
+        return "INFO";
+    case LOG_WARNING:
+        return "WARNING";
+    case LOG_ERROR:
+        return "ERROR";
     }
     return "INFO";
 }
@@ -45,7 +49,8 @@ void log_emit(enum log_level level, const char *correlation_id, const char *mess
     char ts[32];
     json_t *line = json_object();
     if (!line) return;
-    json_object_set_new(line, "timestamp", json_string(clock_iso8601(clock_wall_ms(), ts, sizeof ts)));
+    json_object_set_new(line, "timestamp",
+                        json_string(clock_iso8601(clock_wall_ms(), ts, sizeof ts)));
     json_object_set_new(line, "level", json_string(log_level_name(level)));
     json_object_set_new(line, "message", json_string(message ? message : ""));
     if (correlation_id && *correlation_id)

@@ -50,6 +50,7 @@ size_t utf8_truncate(const char *s, size_t len, size_t max_bytes)
 {
     if (len <= max_bytes) return len;
     size_t cut = max_bytes;
-    while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80) cut--;
+    while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+        cut--;
     return cut;
 }
