@@ -30,11 +30,32 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null || true
-    # shellcheck disable=SC2086
-    apt-get install -y -q --no-install-recommends ${missing[*]} >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "bootstrap: missing packages; run as root:" >&2
     echo "  sudo apt-get update && sudo $cmd" >&2
     exit 1
+  fi
+fi
+
+# Test tooling beyond Debian: npm packages pinned by lockfiles, and Python tools for the AWS parts.
+if [ "${1:-}" = "--test" ] || [ -n "${PP_BOOTSTRAP_TEST:-}" ]; then
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  for dir in tests/tools tests/e2e; do
+    if [ -f "$root/$dir/package-lock.json" ] && [ ! -d "$root/$dir/node_modules" ]; then
+      echo "bootstrap: npm ci in $dir" >&2
+      (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+  done
+  py_missing=()
+  python3 -c 'import moto' 2>/dev/null || py_missing+=('moto[server]')
+  command -v cfn-lint >/dev/null || py_missing+=(cfn-lint)
+  command -v aws >/dev/null || py_missing+=(awscli)
+  if [ ${#py_missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${py_missing[*]} with pip" >&2
+    python3 -m pip install --quiet "${py_missing[@]}" || {
+      echo "bootstrap: pip could not install ${py_missing[*]}; the AWS tests need them" >&2
+      exit 1
+    }
   fi
 fi

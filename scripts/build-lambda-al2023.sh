@@ -50,9 +50,9 @@ fi
 # ---- 1. packages from AL2023's repositories ----------------------------------------------------
 if command -v dnf >/dev/null; then
   log "dnf: toolchain and the libraries AL2023 has"
-  # --allowerasing: libcurl-devel replaces the image's curl-minimal with the full libcurl.
+  # --allowerasing: curl and libcurl-devel replace the image's curl-minimal and libcurl-minimal.
   dnf install -y -q --allowerasing gcc make pkgconf-pkg-config findutils tar gzip xz binutils \
-    python3 cmake libcurl-devel openssl-devel sqlite-devel zlib-devel libjpeg-turbo-devel libwebp-devel
+    python3 cmake curl libcurl-devel openssl-devel sqlite-devel zlib-devel libjpeg-turbo-devel libwebp-devel
   for p in jansson-devel libzip-devel libmicrohttpd-devel libspng-devel; do
     dnf install -y -q "$p" >/dev/null 2>&1 || echo "  $p: not in the repositories, built from source below"
   done

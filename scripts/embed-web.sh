@@ -32,8 +32,8 @@ emit_bytes() { od -An -v -tx1 "$1" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; }
     while IFS= read -r -d '' f; do
       rel=${f#"$dir"}
       gzip -9 -n -c "$f" >"$tmp/gz"
-      echo "static const unsigned char raw_$n[] = {"; emit_bytes "$f"; echo "0};"
-      echo "static const unsigned char gz_$n[] = {"; emit_bytes "$tmp/gz"; echo "0};"
+      echo "static const unsigned char raw_${n}[] = {"; emit_bytes "$f"; echo "0};"
+      echo "static const unsigned char gz_${n}[] = {"; emit_bytes "$tmp/gz"; echo "0};"
       size=$(stat -c %s "$f"); gsize=$(stat -c %s "$tmp/gz")
       etag=$(sha256sum "$f" | cut -c1-16)
       entries="$entries    {\"$rel\", \"$(mime_of "$f")\", \"\\\"$etag\\\"\", raw_$n, $size, gz_$n, $gsize},"$'\n'

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -49,6 +50,18 @@ static void recover(struct runtime *rt, bool at_start)
         log_msg(LOG_WARNING, "recovery of interrupted results failed: %s", store_strerror(rc));
     else if (marked > 0)
         log_msg(LOG_WARNING, "marked %d interrupted result(s) as error", marked);
+}
+
+/* Hundreds of SSE streams and provider transfers each need a descriptor. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 static int cmd_serve(void)
@@ -130,6 +143,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    raise_fd_limit();
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return fail_start(RUNTIME_FAILED, "libcurl failed to initialise");
     int rc;

@@ -154,6 +154,41 @@ static int load_model_slot(struct config *cfg, config_getenv_fn get, int slot, c
     return 0;
 }
 
+/* ENHANCE_PROVIDER/ENHANCE_MODEL/ENHANCE_KEY/ENHANCE_BASE_URL: a chat model just for /enhance,
+ * so the image slots need not include one. */
+static int load_enhance_model(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
+{
+    static const char *const chat_providers[] = {"demo",    "openai",      "openai_compatible",
+                                                 "gemini",  "bedrock",     "bedrock_nova",
+                                                 "bedrock_sd"};
+    const char *provider = env_or(get, "ENHANCE_PROVIDER", "");
+    if (!*provider) return 0;
+    bool known = false;
+    for (size_t i = 0; i < sizeof chat_providers / sizeof chat_providers[0]; i++)
+        known = known || strcmp(provider, chat_providers[i]) == 0;
+    if (!known)
+        return fail(err, errlen,
+                    "ENHANCE_PROVIDER must be one of demo, openai, openai_compatible, gemini, "
+                    "bedrock; got \"%.40s\"",
+                    provider);
+    struct model_config *m = &cfg->enhance_model;
+    memset(m, 0, sizeof *m);
+    snprintf(m->provider, sizeof m->provider, "%s", provider);
+    if (read_str(get, "ENHANCE_MODEL", strcmp(provider, "demo") == 0 ? "demo" : "", m->id,
+                 sizeof m->id, err, errlen) ||
+        read_str(get, "ENHANCE_KEY", "", m->key, sizeof m->key, err, errlen) ||
+        read_str(get, "ENHANCE_BASE_URL", "", m->base_url, sizeof m->base_url, err, errlen))
+        return -1;
+    if (!m->id[0]) return fail(err, errlen, "ENHANCE_MODEL is required when ENHANCE_PROVIDER is set");
+    if (strcmp(provider, "openai_compatible") == 0 && !m->base_url[0])
+        return fail(err, errlen, "ENHANCE_BASE_URL is required for ENHANCE_PROVIDER=openai_compatible");
+    if (m->base_url[0] && strncmp(m->base_url, "http://", 7) && strncmp(m->base_url, "https://", 8))
+        return fail(err, errlen, "ENHANCE_BASE_URL must start with http:// or https://");
+    snprintf(m->name, sizeof m->name, "%s", m->id);
+    cfg->has_enhance_model = true;
+    return 0;
+}
+
 static int load_models(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
 {
     int count;
@@ -180,6 +215,7 @@ static int load_models(struct config *cfg, config_getenv_fn get, char *err, size
     if (read_int(get, "PROMPT_MODEL_INDEX", cfg->n_models ? cfg->models[0].slot : 0, 0,
                  CONFIG_MAX_MODELS, &cfg->prompt_model_index, err, errlen))
         return -1;
+    if (load_enhance_model(cfg, get, err, errlen)) return -1;
     if (cfg->prompt_model_index && !config_model_by_slot(cfg, cfg->prompt_model_index) &&
         get("PROMPT_MODEL_INDEX") && *get("PROMPT_MODEL_INDEX"))
         return fail(err, errlen, "PROMPT_MODEL_INDEX %d names no configured model slot",
@@ -287,6 +323,7 @@ const struct model_config *config_model_by_slot(const struct config *cfg, int sl
 
 const struct model_config *config_prompt_model(const struct config *cfg)
 {
+    if (cfg->has_enhance_model) return &cfg->enhance_model;
     return cfg->prompt_model_index ? config_model_by_slot(cfg, cfg->prompt_model_index) : NULL;
 }
 
@@ -327,6 +364,12 @@ char *config_describe(const struct config *cfg)
     json_object_set_new(o, "AWS_ENDPOINT_URL_LAMBDA", json_string(cfg->endpoint_lambda));
     json_object_set_new(o, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", json_string(cfg->endpoint_bedrock));
     json_object_set_new(o, "PROMPT_MODEL_INDEX", json_integer(cfg->prompt_model_index));
+    if (cfg->has_enhance_model) {
+        json_object_set_new(o, "ENHANCE_PROVIDER", json_string(cfg->enhance_model.provider));
+        json_object_set_new(o, "ENHANCE_MODEL", json_string(cfg->enhance_model.id));
+        json_object_set_new(o, "ENHANCE_BASE_URL", json_string(cfg->enhance_model.base_url));
+        json_object_set_new(o, "ENHANCE_KEY", masked(cfg->enhance_model.key));
+    }
     json_object_set_new(o, "DEMO_LATENCY_MS", json_integer(cfg->demo_latency_ms));
     json_object_set_new(o, "DEMO_IMAGE_SIZE", json_integer(cfg->demo_size));
     json_object_set_new(o, "GLOBAL_LIMIT", json_integer(cfg->global_limit));

@@ -52,6 +52,8 @@ struct config {
     int n_models;
     struct model_config models[CONFIG_MAX_MODELS];
     int prompt_model_index; /* slot number of the enhancer; 0 = none */
+    bool has_enhance_model; /* ENHANCE_PROVIDER set: a dedicated chat model (slot 0) enhances */
+    struct model_config enhance_model;
     int demo_latency_ms;    /* DEMO_LATENCY_MS: how long a demo model "works" */
     int demo_size;          /* DEMO_IMAGE_SIZE: pixels per side of demo pictures */
 

@@ -78,7 +78,8 @@ void error_job_not_found(struct response *resp, const char *job_id)
 {
     char details[160];
     /* The id is echoed only after validation elsewhere; clip whatever arrives. */
-    snprintf(details, sizeof details, "The job with ID '%.40s' could not be found.", job_id);
+    snprintf(details, sizeof details,
+             "The job with ID '%.40s' could not be found. It may have expired.", job_id);
     json_t *o = error_body("JOB_NOT_FOUND", "Job not found", details);
     if (o) {
         char id[41];

@@ -638,7 +638,6 @@ struct engine *engine_start(const struct config *cfg, struct store *store, struc
         free(e);
         return NULL;
     }
-    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
     curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     if (pthread_create(&e->io_thread, NULL, io_main, e) != 0) {
         snprintf(err, errlen, "could not start the engine's I/O thread");

@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include "engine/retry.h"
+#include "util/clock.h"
+#include "util/sigv4.h"
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -41,6 +43,14 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+static int add_header(struct transfer *t, const char *line)
+{
+    struct curl_slist *next = curl_slist_append(t->headers, line);
+    if (!next) return -1;
+    t->headers = next;
+    return 0;
+}
+
 int transfer_setup(struct transfer *t, const struct config *cfg, const struct http_request *req,
                    int64_t timeout_ms, size_t max_bytes)
 {
@@ -67,11 +77,8 @@ int transfer_setup(struct transfer *t, const struct config *cfg, const struct ht
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
     }
-    for (int i = 0; i < req->n_headers; i++) {
-        struct curl_slist *next = curl_slist_append(t->headers, req->headers[i]);
-        if (!next) return -1;
-        t->headers = next;
-    }
+    for (int i = 0; i < req->n_headers; i++)
+        if (add_header(t, req->headers[i]) != 0) return -1;
     if (strcmp(req->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -80,18 +87,28 @@ int transfer_setup(struct transfer *t, const struct config *cfg, const struct ht
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     }
     if (req->sigv4_service[0]) {
-        char sigv4[96], userpwd[512];
-        snprintf(sigv4, sizeof sigv4, "aws:amz:%s:%s", cfg->aws_region, req->sigv4_service);
-        snprintf(userpwd, sizeof userpwd, "%s:%s", cfg->aws_access_key_id,
-                 cfg->aws_secret_access_key);
-        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-        curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+        struct sigv4_input in = {req->method,
+                                 req->url,
+                                 cfg->aws_region,
+                                 req->sigv4_service,
+                                 cfg->aws_access_key_id,
+                                 cfg->aws_secret_access_key,
+                                 cfg->aws_session_token,
+                                 req->body,
+                                 req->body_len,
+                                 clock_wall_ms()};
+        struct sigv4_headers sig;
+        if (sigv4_sign(&in, &sig) != 0) return -1;
+        char line[2200];
+        snprintf(line, sizeof line, "Authorization: %s", sig.authorization);
+        if (add_header(t, line) != 0) return -1;
+        snprintf(line, sizeof line, "X-Amz-Date: %s", sig.amz_date);
+        if (add_header(t, line) != 0) return -1;
+        snprintf(line, sizeof line, "X-Amz-Content-Sha256: %s", sig.content_sha256);
+        if (add_header(t, line) != 0) return -1;
         if (cfg->aws_session_token[0]) {
-            char token[2100];
-            snprintf(token, sizeof token, "X-Amz-Security-Token: %s", cfg->aws_session_token);
-            struct curl_slist *next = curl_slist_append(t->headers, token);
-            if (!next) return -1;
-            t->headers = next;
+            snprintf(line, sizeof line, "X-Amz-Security-Token: %s", cfg->aws_session_token);
+            if (add_header(t, line) != 0) return -1;
         }
     }
     if (t->headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers);

@@ -403,8 +403,10 @@ void pu_http_error_text(const struct provider_call *c, const char *label,
             pu_sanitize(r->transport_error, strlen(r->transport_error), secret, 100, why,
                         sizeof why);
         }
-        snprintf(out, outlen, "%s: no response%s%s%s", label, why[0] ? " (" : "", why,
-                 why[0] ? ")" : "");
+        if (why[0])
+            snprintf(out, outlen, "%s: request failed (%s)", label, why);
+        else
+            snprintf(out, outlen, "%s: no response", label);
         return;
     }
     char msg[PU_MSG_MAX * 4 + 8];

@@ -57,7 +57,7 @@ const char *pu_json_str(const json_t *obj, const char *key);
  * body. Writes "" when nothing useful is found. Sanitised and redacted with secret. */
 void pu_error_message(const struct http_response *r, const char *secret, char *out, size_t outlen);
 /* Makes out an ERROR step for a failed (non-2xx or no-response) HTTP exchange:
- * "<label>: HTTP 400: <provider message>" or "<label>: no response (<transport error>)". */
+ * "<label>: HTTP 400: <provider message>" or "<label>: request failed (<transport error>)". */
 void pu_fail_http(struct provider_step *out, const struct provider_call *c, const char *label,
                   const struct http_response *r);
 /* The same text written into out (for callers without a step, e.g. the enhancers). */

@@ -1,11 +1,13 @@
 /* Stability AI Stable Image: POST {root}/v2beta/stable-image/generate/{sd3|core|ultra} as
- * multipart/form-data, "Authorization: Bearer <key>", "Accept: image/..." (raw image bytes).
+ * multipart/form-data, "Authorization: Bearer <key>", "Accept: application/json".
  * Docs: https://platform.stability.ai/docs/api-reference#tag/Generate
  *       (Stable Image Ultra, Stable Image Core, Stable Diffusion 3.5 endpoints)
  * The endpoint and model come from MODEL_N_ID (the original hard-coded sd3-large-turbo: §16
  * item 18): "core"/"stable-image-core" -> core, "ultra"/"stable-image-ultra" -> ultra, anything
- * else (e.g. "sd3.5-large") -> sd3 with model=<id>. Errors are JSON {id, name, errors[]}. A JSON
- * success ({image, finish_reason}) is accepted too, in case a gateway ignores Accept. */
+ * else (e.g. "sd3.5-large") -> sd3 with model=<id>. Errors are JSON {id, name, errors[]}.
+ * JSON answers are asked for because with "Accept: image/(any)" a filtered result arrives as a blurred
+ * image whose only sign is a finish-reason header; the JSON body carries finish_reason itself.
+ * Raw image bytes are still accepted in case a gateway ignores Accept. */
 #include <string.h>
 
 #include "providers/provider_util.h"
@@ -46,7 +48,7 @@ static int stability_start(const struct provider_call *c, struct provider_step *
     if (rc == 0) rc = pu_multipart_finish(&mp, &out->req);
     pu_multipart_free(&mp);
     if (rc == 0) rc = http_request_add_header(&out->req, "Authorization: Bearer %s", c->model->key);
-    if (rc == 0) rc = http_request_add_header(&out->req, "Accept: image/*");
+    if (rc == 0) rc = http_request_add_header(&out->req, "Accept: application/json");
     if (rc != 0) return -1;
     out->kind = STEP_REQUEST;
     return 0;

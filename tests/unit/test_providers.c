@@ -646,7 +646,10 @@ static void missing_credentials_never_send_none(void **state)
     }
 }
 
-#define SCENARIO(dir) {(dir), run_scenario, NULL, NULL, (void *)(dir)}
+#define SCENARIO(dir)                                                                              \
+    {                                                                                              \
+        (dir), run_scenario, NULL, NULL, (void *)(dir)                                             \
+    }
 
 int main(void)
 {

@@ -99,7 +99,8 @@ export async function streamJob(jobId, { onJob, signal, lastEventId }) {
   arm();
   try {
     const headers = { Accept: 'text/event-stream', 'X-Correlation-ID': uuid() };
-    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    // Last-Event-ID is not a CORS-safelisted header: send it only to the page's own origin.
+    if (lastEventId && new URL(apiUrl('/'), location.href).origin === location.origin) headers['Last-Event-ID'] = lastEventId;
     const res = await fetch(apiUrl(`/status/${encodeURIComponent(jobId)}/events`), {
       headers, signal: ctl.signal, cache: 'no-store',
     });

@@ -14,6 +14,8 @@ let lastInspired = null; // index of the last "Inspire me" prompt
 let undoText = null;     // the prompt before an enhancement was applied
 
 export const getPrompt = () => box().value;
+/** Length in Unicode code points, as the server counts it. */
+const cpLen = (s) => [...s].length;
 export const focusPrompt = () => { box().focus(); };
 
 /** Sets the prompt. With confirm, asks first when it would replace something the person typed. */
@@ -22,7 +24,7 @@ export async function setPrompt(text, { confirm = false, what = 'This' } = {}) {
   if (confirm && typed && cur.trim() && cur !== text) {
     const ok = await ask({
       title: 'Replace your prompt?',
-      text: `${what} will replace the prompt you typed (${cur.length} characters).`,
+      text: `${what} will replace the prompt you typed (${cpLen(cur)} characters).`,
       yes: 'Replace', no: 'Keep mine',
     });
     if (!ok) return false;
@@ -38,7 +40,7 @@ function refresh() {
   t.style.height = 'auto';
   t.style.height = `${Math.min(t.scrollHeight + 2, Math.round(window.innerHeight * 0.5))}px`;
   const max = catalog.limits.promptMaxLength || 1000;
-  const n = t.value.length;
+  const n = cpLen(t.value);
   const c = $('#prompt-count');
   c.textContent = `${n} / ${max}`;
   c.classList.toggle('warn', n > max - 50 && n <= max);
@@ -54,9 +56,9 @@ function refresh() {
 async function clearPrompt() {
   const t = box();
   if (!t.value) return;
-  if (t.value.length > 50) {
+  if (cpLen(t.value) > 50) {
     const ok = await ask({
-      title: 'Clear the prompt?', text: `This removes all ${t.value.length} characters of your prompt.`,
+      title: 'Clear the prompt?', text: `This removes all ${cpLen(t.value)} characters of your prompt.`,
       yes: 'Clear', no: 'Keep it',
     });
     if (!ok) { t.focus(); return; }
@@ -146,9 +148,9 @@ async function enhance() {
   const original = box().value.trim();
   const max = catalog.limits.enhanceMaxLength || 500;
   if (!original) { toast('Type a prompt first, then Enhance improves it.'); focusPrompt(); return; }
-  if (original.length > max) {
+  if (cpLen(original) > max) {
     showBanner($('#gen-banner'), { code: 'PROMPT_TOO_LONG' },
-      { text: `Enhance works on prompts up to ${max} characters; this one has ${original.length}. Shorten it first.` });
+      { text: `Enhance works on prompts up to ${max} characters; this one has ${cpLen(original)}. Shorten it first.` });
     return;
   }
   btn.setAttribute('aria-busy', 'true');
@@ -229,7 +231,7 @@ export async function generate() {
   const prompt = box().value.trim();
   const max = catalog.limits.promptMaxLength || 1000;
   if (!prompt) { showBanner(banner, { code: 'PROMPT_REQUIRED' }); focusPrompt(); return; }
-  if (prompt.length > max) { showBanner(banner, { code: 'PROMPT_TOO_LONG', maxLength: max }); focusPrompt(); return; }
+  if (cpLen(prompt) > max) { showBanner(banner, { code: 'PROMPT_TOO_LONG', maxLength: max }); focusPrompt(); return; }
   const pick = chosen();
   if (!pick.all && !pick.ids.length) {
     showBanner(banner, {}, { text: 'Choose at least one model to generate with.' });

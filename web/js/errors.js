@@ -51,7 +51,7 @@ export function modelError(raw) {
 export function formatWait(sec) {
   sec = Math.max(0, Math.round(sec));
   const h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
-  if (h) return `${h} h ${String(m).padStart(2, '0')} min`;
+  if (h) return `${h} h ${String(m).padStart(2, '0')} min ${String(s).padStart(2, '0')} s`;
   if (m) return `${m} min ${String(s).padStart(2, '0')} s`;
   return `${s} s`;
 }

@@ -4,7 +4,7 @@
 import { get, apiUrl, config } from './api.js';
 import { $, el, showBanner, clearBanner, fmtTime, excerpt, plural } from './ui.js';
 import { openViewer } from './viewer.js';
-import { columns } from './job.js';
+import { columns, cardSizes } from './job.js';
 
 const pageSize = () => Math.max(1, Math.min(100, Number(config.galleryPageSize) || 24));
 const list = { entries: [], next: null, total: 0, stale: true, loading: false, visible: false };
@@ -142,7 +142,7 @@ export async function showDetail(id, { image } = {}) {
       }, el('img', {
         src: it.url, alt: `Image by ${it.name}`, loading: 'lazy', decoding: 'async',
         srcset: images[i].thumbnailUrl && it.width > 256 ? `${images[i].thumbnailUrl} 256w, ${it.url} ${it.width}w` : undefined,
-        sizes: '(max-width: 600px) 100vw, (max-width: 1100px) 50vw, 25vw',
+        sizes: cardSizes(Number(cols)),
         width: it.width || 256, height: it.height || 256,
       })),
       el('div', { class: 'card-foot' }, el('span', { class: 'card-name', text: it.name }),

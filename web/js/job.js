@@ -10,6 +10,7 @@ import { load } from './store.js';
 
 const TERMINAL = new Set(['completed', 'partial', 'failed', 'cancelled']);
 const isTerminal = (doc) => !!doc && TERMINAL.has(doc.status);
+const list = () => $('#cards');
 
 let cur = null;   // the tracked job: {id, doc, ctl, failures, timer, sawRunning, finished, open}
 let ticker = 0;
@@ -203,6 +204,12 @@ function render(doc) {
   if (!anyRunning && ticker) { clearInterval(ticker); ticker = 0; }
 }
 
+/** The `sizes` of a card image, matching the column rules in app.css. */
+export function cardSizes(cols) {
+  const w = (c) => `${Math.ceil(100 / c)}vw`;
+  return `(max-width: 540px) 100vw, (max-width: 780px) ${w(Math.min(cols, 2))}, (max-width: 1000px) ${w(Math.min(cols, 3))}, ${w(cols)}`;
+}
+
 /** Columns for n cards: balanced rows of at most 5 (CSS caps this on narrow screens). */
 export function columns(n) {
   if (n <= 1) return 1;
@@ -221,6 +228,8 @@ function updateCard(card, r, doc) {
   if (state === 'completed' && r.imageUrl) {
     const img = el('img', {
       src: r.imageUrl, alt: `Image by ${name}`, decoding: 'async',
+      srcset: r.thumbnailUrl && r.width > 256 ? `${r.thumbnailUrl} 256w, ${r.imageUrl} ${r.width}w` : undefined,
+      sizes: r.thumbnailUrl && r.width > 256 ? cardSizes(Number(list().dataset.cols) || 1) : undefined,
       width: r.width || undefined, height: r.height || undefined,
     });
     img.addEventListener('error', () => {

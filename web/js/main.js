@@ -16,6 +16,7 @@ window.addEventListener('unhandledrejection', (e) => reportError(e.reason, { sou
 const VIEWS = { generate: '#view-generate', gallery: '#view-gallery', detail: '#view-detail' };
 let currentView = null;
 let deepLinkedJob = null;
+let focusNext = null; // selector to focus after the next view change instead of its heading
 
 function route() {
   const h = location.hash || '#/';
@@ -59,9 +60,10 @@ function show(view) {
   // Moving to another view puts keyboard and screen-reader focus on its heading.
   if (changed && !document.querySelector('dialog[open]')) {
     const heading = { generate: '#gen-title', gallery: '#gallery-title', detail: '#detail-title' }[view];
-    $(heading).focus({ preventScroll: false });
     window.scrollTo(0, 0);
+    $(focusNext || heading).focus();
   }
+  focusNext = null;
   currentView = view;
 }
 
@@ -105,8 +107,7 @@ function initKeys() {
     if (e.key === '?') { e.preventDefault(); openModal($('#help')); }
     else if (e.key === '/') {
       e.preventDefault();
-      if (currentView !== 'generate') location.hash = '#/';
-      focusPrompt();
+      if (currentView !== 'generate') { focusNext = '#prompt'; location.hash = '#/'; } else focusPrompt();
     }
   });
   if (/Mac|iPhone|iPad/.test(navigator.platform || '')) {
@@ -116,8 +117,7 @@ function initKeys() {
 
 async function usePrompt(text) {
   if (!(await setPrompt(text, { confirm: true, what: 'This gallery prompt' }))) return;
-  location.hash = '#/';
-  focusPrompt();
+  if (currentView !== 'generate') { focusNext = '#prompt'; location.hash = '#/'; } else focusPrompt();
   toast('Prompt ready: edit it or press Generate.');
 }
 

@@ -32,9 +32,9 @@ export function icon(name) {
   return s;
 }
 
-// Screen-reader announcements: polite through the toast region, urgent through an alert region.
-export function announce(text) {
-  const n = $('#sr-alert');
+// Screen-reader announcements: polite by default, urgent (errors) through an alert region.
+export function announce(text, urgent = false) {
+  const n = $(urgent ? '#sr-alert' : '#sr-status');
   n.textContent = '';
   setTimeout(() => { n.textContent = text; }, 30);
 }
@@ -146,9 +146,9 @@ export function showBanner(node, err, { retry, text } = {}) {
     tick();
     node._timer = setInterval(tick, 1000);
     node.dataset.until = String(until);
-    announce(`${msg} Try again in ${formatWait(err.retryAfter)}.`);
+    announce(`${msg} Try again in ${formatWait(err.retryAfter)}.`, true);
   } else {
-    announce(msg);
+    announce(msg, true);
   }
   if (retryBtn) actions.append(retryBtn);
   actions.append(el('button', {

@@ -25,7 +25,10 @@ export function initViewer() {
     if (e.key === 'ArrowLeft') { e.preventDefault(); go(-1); }
     else if (e.key === 'ArrowRight') { e.preventDefault(); go(1); }
   });
-  dlg.addEventListener('close', () => { $('#viewer-img').removeAttribute('src'); });
+  dlg.addEventListener('close', () => {
+    $('#viewer-img').removeAttribute('src');
+    if (/\?image=/.test(location.hash)) history.replaceState(history.state, '', location.hash.replace(/\?.*$/, ''));
+  });
   $('#viewer-img').addEventListener('load', () => {
     const it = items[pos], img = $('#viewer-img');
     if (it && !(it.width && it.height) && img.naturalWidth) setMeta(it, `${img.naturalWidth}×${img.naturalHeight}`);
