@@ -158,9 +158,8 @@ static int load_model_slot(struct config *cfg, config_getenv_fn get, int slot, c
  * so the image slots need not include one. */
 static int load_enhance_model(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
 {
-    static const char *const chat_providers[] = {"demo",    "openai",      "openai_compatible",
-                                                 "gemini",  "bedrock",     "bedrock_nova",
-                                                 "bedrock_sd"};
+    static const char *const chat_providers[] = {
+        "demo", "openai", "openai_compatible", "gemini", "bedrock", "bedrock_nova", "bedrock_sd"};
     const char *provider = env_or(get, "ENHANCE_PROVIDER", "");
     if (!*provider) return 0;
     bool known = false;
@@ -179,9 +178,11 @@ static int load_enhance_model(struct config *cfg, config_getenv_fn get, char *er
         read_str(get, "ENHANCE_KEY", "", m->key, sizeof m->key, err, errlen) ||
         read_str(get, "ENHANCE_BASE_URL", "", m->base_url, sizeof m->base_url, err, errlen))
         return -1;
-    if (!m->id[0]) return fail(err, errlen, "ENHANCE_MODEL is required when ENHANCE_PROVIDER is set");
+    if (!m->id[0])
+        return fail(err, errlen, "ENHANCE_MODEL is required when ENHANCE_PROVIDER is set");
     if (strcmp(provider, "openai_compatible") == 0 && !m->base_url[0])
-        return fail(err, errlen, "ENHANCE_BASE_URL is required for ENHANCE_PROVIDER=openai_compatible");
+        return fail(err, errlen,
+                    "ENHANCE_BASE_URL is required for ENHANCE_PROVIDER=openai_compatible");
     if (m->base_url[0] && strncmp(m->base_url, "http://", 7) && strncmp(m->base_url, "https://", 8))
         return fail(err, errlen, "ENHANCE_BASE_URL must start with http:// or https://");
     snprintf(m->name, sizeof m->name, "%s", m->id);

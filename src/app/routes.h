@@ -50,6 +50,9 @@ struct json_t;
 /* Parses the body as a JSON object. On failure fills resp with the 4xx and returns NULL. */
 struct json_t *request_json_object(const struct app *app, const struct request *req,
                                    struct response *resp);
+/* Reads and checks "prompt" (string, not blank, at most max_codepoints). Returns it (borrowed from
+ * body), or NULL with resp set to the 400. */
+const char *request_prompt(const struct json_t *body, int max_codepoints, struct response *resp);
 /* Writes the public URL of a blob key (PUBLIC_BASE_URL, CLOUDFRONT_DOMAIN, or root-relative). */
 void app_blob_url(void *app, const char *key, char *out, size_t outlen);
 /* Maps a store error to the response (503 for outages, 404 for missing/invalid ids). */

@@ -1,4 +1,5 @@
 /* Helpers every handler shares: JSON bodies, public blob URLs, store errors. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,4 +73,40 @@ void respond_store_error(struct response *resp, int store_rc, const char *job_id
         error_internal(resp);
         break;
     }
+}
+
+static bool is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s)) return false;
+    return true;
+}
+
+const char *request_prompt(const json_t *body, int max_codepoints, struct response *resp)
+{
+    const json_t *p = json_object_get(body, "prompt");
+    if (!p || json_is_null(p) || json_is_false(p) ||
+        (json_is_string(p) && json_string_length(p) == 0)) {
+        error_prompt_required(resp);
+        return NULL;
+    }
+    if (!json_is_string(p)) {
+        error_prompt_not_string(resp);
+        return NULL;
+    }
+    const char *prompt = json_string_value(p);
+    size_t len = json_string_length(p);
+    if (strlen(prompt) != len) { /* an embedded NUL (\u0000) */
+        error_simple(resp, 400, "INVALID_PROMPT", "Prompt must not contain NUL characters", NULL);
+        return NULL;
+    }
+    if (is_blank(prompt)) {
+        error_prompt_required(resp);
+        return NULL;
+    }
+    if (utf8_codepoints(prompt, len) > (size_t)max_codepoints) {
+        error_prompt_too_long(resp, max_codepoints);
+        return NULL;
+    }
+    return prompt;
 }

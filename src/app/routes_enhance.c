@@ -20,7 +20,6 @@
 /* Below API Gateway's 30 s so a cloud front never times out first. */
 #define ENHANCE_DEADLINE_MS 25000
 
-const char *request_prompt(const json_t *body, int max_codepoints, struct response *resp);
 
 struct enhance_call {
     struct app *app;

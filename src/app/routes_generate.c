@@ -20,44 +20,6 @@
 
 #define IDEMPOTENCY_TTL_MS (24LL * 3600 * 1000)
 
-static bool is_blank(const char *s)
-{
-    for (; *s; s++)
-        if (!isspace((unsigned char)*s)) return false;
-    return true;
-}
-
-/* Reads and checks "prompt" (shared with /enhance). Returns the string, or NULL with resp set. */
-const char *request_prompt(const json_t *body, int max_codepoints, struct response *resp);
-const char *request_prompt(const json_t *body, int max_codepoints, struct response *resp)
-{
-    const json_t *p = json_object_get(body, "prompt");
-    if (!p || json_is_null(p) || json_is_false(p) ||
-        (json_is_string(p) && json_string_length(p) == 0)) {
-        error_prompt_required(resp);
-        return NULL;
-    }
-    if (!json_is_string(p)) {
-        error_prompt_not_string(resp);
-        return NULL;
-    }
-    const char *prompt = json_string_value(p);
-    size_t len = json_string_length(p);
-    if (strlen(prompt) != len) { /* an embedded NUL (\u0000) */
-        error_simple(resp, 400, "INVALID_PROMPT", "Prompt must not contain NUL characters", NULL);
-        return NULL;
-    }
-    if (is_blank(prompt)) {
-        error_prompt_required(resp);
-        return NULL;
-    }
-    if (utf8_codepoints(prompt, len) > (size_t)max_codepoints) {
-        error_prompt_too_long(resp, max_codepoints);
-        return NULL;
-    }
-    return prompt;
-}
-
 /* Picks the models: all configured ones, or those named in "models" (in slot order). Returns
  * the count, or -1 with resp set. */
 static int select_models(const struct config *cfg, const json_t *body,

@@ -14,7 +14,8 @@
 
 static void hex(const unsigned char *in, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++) snprintf(out + 2 * i, 3, "%02x", in[i]);
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", in[i]);
 }
 
 static void sha256_hex(const void *data, size_t len, char out[65])
@@ -61,14 +62,16 @@ static int canonical_query(const char *query, struct buf *out)
     char *copy = strdup(query);
     if (!copy) return -1;
     size_t n = 1;
-    for (const char *p = copy; *p; p++) n += *p == '&';
+    for (const char *p = copy; *p; p++)
+        n += *p == '&';
     char **parts = calloc(n, sizeof *parts);
     if (!parts) {
         free(copy);
         return -1;
     }
     size_t k = 0;
-    for (char *save = NULL, *tok = strtok_r(copy, "&", &save); tok; tok = strtok_r(NULL, "&", &save))
+    for (char *save = NULL, *tok = strtok_r(copy, "&", &save); tok;
+         tok = strtok_r(NULL, "&", &save))
         parts[k++] = tok;
     qsort(parts, k, sizeof *parts, cmp_str);
     int rc = 0;

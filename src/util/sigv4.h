@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 struct sigv4_input {
-    const char *method;        /* "POST" */
-    const char *url;           /* scheme://host[:port]/path?query, as it will be sent */
+    const char *method; /* "POST" */
+    const char *url;    /* scheme://host[:port]/path?query, as it will be sent */
     const char *region;
-    const char *service;       /* "bedrock", "lambda", "dynamodb" */
+    const char *service; /* "bedrock", "lambda", "dynamodb" */
     const char *access_key;
     const char *secret_key;
     const char *session_token; /* NULL or "" when none */
