@@ -1,5 +1,4 @@
 /* POST /generate: validate, filter, take quota, create the job (idempotently), hand it over. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
