@@ -40,7 +40,12 @@ function freePort() {
   });
 }
 
+// Each server runs under a tiny shell guard that holds the read end of a pipe from this process:
+// when the runner goes away for any reason (Ctrl+C, a closed output pipe, SIGKILL) the pipe closes
+// and the guard stops the server. The guard and the server share their own process group.
+const GUARD = 'exec 3<&0; "$0" serve & p=$!; (read _ <&3; kill $p 2>/dev/null) & r=$!; wait $p; rc=$?; kill $r 2>/dev/null; rm -rf "$DATA_DIR"; exit $rc';
 const servers = [];
+
 async function startServer(extraEnv = {}) {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-e2e-'));
@@ -50,18 +55,20 @@ async function startServer(extraEnv = {}) {
     DEMO_LATENCY_MS: '400', IP_LIMIT: '1000', GLOBAL_LIMIT: '100000', LOG_LEVEL: process.env.LOG_LEVEL || 'WARNING',
     ...extraEnv,
   };
-  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('/bin/sh', ['-c', GUARD, BIN], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
   proc.stderr.on('data', (d) => { log += d; });
+  const running = () => proc.exitCode === null && proc.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
   const srv = {
     url, proc, dataDir, env, log: () => log,
     async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(3000)]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
+      if (running()) {
+        const gone = new Promise((r) => proc.once('exit', r));
+        proc.stdin.end(); // the guard sends SIGTERM to the server
+        await Promise.race([gone, sleep(5000)]);
+        if (running()) { try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* gone */ } }
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -69,7 +76,7 @@ async function startServer(extraEnv = {}) {
   servers.push(srv);
   const deadline = Date.now() + 15000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}:\n${log}`);
+    if (!running()) throw new Error(`server exited with ${proc.exitCode ?? proc.signalCode}:\n${log}`);
     try {
       const r = await fetch(`${url}/models`);
       if (r.ok) break;

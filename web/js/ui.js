@@ -70,7 +70,10 @@ export function setupModal(dlg) {
     document.documentElement.classList.remove('modal-open');
     const back = dlg._return;
     dlg._return = null;
-    if (back && back.isConnected && typeof back.focus === 'function') back.focus();
+    // Restore only if nothing else took focus meanwhile (the close event is asynchronous).
+    const now = document.activeElement;
+    const free = !now || now === document.body || dlg.contains(now) || now === back;
+    if (free && back && back.isConnected && typeof back.focus === 'function') back.focus();
   });
   dlg.addEventListener('keydown', (e) => {
     if (e.key !== 'Tab') return;
