@@ -197,8 +197,9 @@ void handle_gallery_zip(struct app *app, const struct request *req,
         zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
         added++;
     }
-    if (za && (ok ? zip_close(za) : (zip_discard(za), 0)) != 0) ok = false;
-    if (ok && mem) {
+    /* libzip deletes an archive without entries on close, so there is nothing to read back. */
+    if (za && (ok && added > 0 ? zip_close(za) : (zip_discard(za), 0)) != 0) ok = false;
+    if (ok && mem && added > 0) {
         zip_stat_t st;
         if (zip_source_stat(mem, &st) == 0 && zip_source_open(mem) == 0) {
             if (buf_reserve(&resp->body, (size_t)st.size) == 0) {

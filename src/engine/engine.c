@@ -658,9 +658,22 @@ void engine_stop(struct engine *e)
     curl_multi_wakeup(e->multi);
     pthread_join(e->io_thread, NULL);
     work_queue_stop(e->workers); /* runs every queued write to the end */
+    /* Workers may have claimed tasks after the I/O thread left: those rows say in_progress and
+     * nothing will run them, so they end here as interrupted. Every task is then freed below. */
     struct command *c = e->cmd_head;
+    e->cmd_head = e->cmd_tail = NULL;
     while (c) {
         struct command *next = c->next;
+        if (c->task) {
+            task_link(c->task);
+            if (c->kind == CMD_START && !c->task->done && !c->task->http_cb) {
+                finish_error_now(c->task, "interrupted: the server is shutting down");
+                if (c->task->run) run_task_finished(c->task->run);
+            } else if (c->kind == CMD_START && c->task->http_cb) {
+                struct http_response r = {0, "", "", 0, -1, "the server is shutting down"};
+                c->task->http_cb(c->task->http_ctx, &r);
+            }
+        }
         free(c);
         c = next;
     }

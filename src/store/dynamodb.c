@@ -150,7 +150,7 @@ static json_t *key_of(const char *pk, const char *sk)
  * (a condition or transaction check failed) *out is the error document, which holds
  * CancellationReasons or the old item. why (may be NULL) gets a reason for logs. */
 static int ddb_call_text(struct store_ddb *d, const char *op, const char *text, bool idempotent,
-                         json_t **out, char *why, size_t whylen)
+                         json_t **out, char *why, size_t whylen, int *attempts)
 {
     if (out) *out = NULL;
     char target[80];
@@ -165,6 +165,7 @@ static int ddb_call_text(struct store_ddb *d, const char *op, const char *text, 
                               .idempotent = idempotent};
     struct aws_response resp;
     int rc = aws_perform(d->aws, &req, &resp);
+    if (attempts) *attempts = resp.attempts;
     int ret;
     if (rc == -2) {
         ret = STORE_NOMEM;
@@ -205,7 +206,7 @@ static int ddb_call(struct store_ddb *d, const char *op, json_t *body, bool idem
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text) return STORE_NOMEM;
-    int rc = ddb_call_text(d, op, text, idempotent, out, why, whylen);
+    int rc = ddb_call_text(d, op, text, idempotent, out, why, whylen, NULL);
     free(text);
     return rc;
 }
@@ -254,7 +255,7 @@ static int ddb_transact(struct store_ddb *d, json_t *items, json_t **err_doc)
     int rc = STORE_UNAVAILABLE;
     for (int attempt = 0; attempt < TX_CONFLICT_ATTEMPTS; attempt++) {
         json_t *doc = NULL;
-        rc = ddb_call_text(d, "TransactWriteItems", text, true, &doc, NULL, 0);
+        rc = ddb_call_text(d, "TransactWriteItems", text, true, &doc, NULL, 0, NULL);
         bool conflict = rc == STORE_CONFLICT && any_cancel_code(doc, "TransactionConflict");
         if (!conflict || attempt + 1 == TX_CONFLICT_ATTEMPTS) {
             if (conflict) rc = STORE_UNAVAILABLE;
@@ -534,6 +535,19 @@ static int idem_lookup(struct store_ddb *d, const char *ipk, int64_t cutoff_ms,
     return rc;
 }
 
+static bool is_this_job(struct store_ddb *d, const struct job *job)
+{
+    char pk[48];
+    job_pk(pk, job->id);
+    json_t *item, *resp;
+    int rc = get_item(d, pk, "JOB", &item, &resp);
+    const char *prompt = item_s(item, "prompt");
+    bool same = rc == STORE_OK && prompt && strcmp(prompt, job->prompt) == 0 &&
+                item_n(item, "created_ms") == job->created_ms;
+    json_decref(resp);
+    return same;
+}
+
 static int ddb_create_job(struct store *s, const struct job *job, const char *idem_key,
                           int64_t idem_ttl_ms, char existing_id[ID_LEN + 1])
 {
@@ -581,6 +595,13 @@ static int ddb_create_job(struct store *s, const struct job *job, const char *id
     }
     json_t *err_doc = NULL;
     int rc = ddb_transact(d, items, &err_doc);
+    if (rc == STORE_CONFLICT && strcmp(cancel_code(err_doc, 0), "ConditionalCheckFailed") == 0) {
+        /* The job item exists: ids are UUIDv7 with 74 random bits, so it is this very job from an
+         * attempt that timed out yet went through (DynamoDB honours the token; not every
+         * compatible store does). */
+        json_decref(err_doc);
+        return is_this_job(d, job) ? STORE_OK : STORE_CONFLICT;
+    }
     if (rc == STORE_CONFLICT && idem_key &&
         strcmp(cancel_code(err_doc, (size_t)job->n_results + 1), "ConditionalCheckFailed") == 0) {
         rc = idem_lookup(d, ipk, now - idem_ttl_ms, existing_id);
@@ -721,12 +742,29 @@ static json_t *result_update(const char *job_id, const struct result *r, unsigne
                      "ALL_OLD");
 }
 
-/* Applies a result update; STORE_NOT_FOUND when the result does not exist. */
-static int apply_result_update(struct store_ddb *d, json_t *update)
+/* Applies a result update; STORE_NOT_FOUND when the result does not exist. A failed condition
+ * after a resend (the first attempt timed out but went through) finds the item already in the
+ * state asked for: that is this call's own success, not a conflict. */
+static int apply_result_update(struct store_ddb *d, json_t *update, const struct result *want)
 {
     json_t *doc = NULL;
-    int rc = ddb_call(d, "UpdateItem", update, true, &doc, NULL, 0);
-    if (rc == STORE_CONFLICT && !json_is_object(json_object_get(doc, "Item"))) rc = STORE_NOT_FOUND;
+    int attempts = 0;
+    if (update) json_object_set_new(update, "TableName", json_string(d->table));
+    char *text = update ? json_dumps(update, JSON_COMPACT) : NULL;
+    json_decref(update);
+    if (!text) return STORE_NOMEM;
+    int rc = ddb_call_text(d, "UpdateItem", text, true, &doc, NULL, 0, &attempts);
+    free(text);
+    const json_t *old = json_object_get(doc, "Item");
+    if (rc == STORE_CONFLICT && !json_is_object(old)) {
+        rc = STORE_NOT_FOUND;
+    } else if (rc == STORE_CONFLICT && attempts > 1 && want) {
+        struct result now;
+        result_from_item(old, &now);
+        if (now.status == want->status && now.started_ms == want->started_ms &&
+            now.completed_ms == want->completed_ms)
+            rc = STORE_OK;
+    }
     json_decref(doc);
     return rc;
 }
@@ -776,7 +814,7 @@ static int ddb_update_result(struct store *s, const char *job_id, const struct r
     if (!(from_mask & ((1u << (RS_CANCELLED + 1)) - 1))) return STORE_CONFLICT;
     json_t *update = result_update(job_id, r, from_mask);
     if (!update) return STORE_NOMEM;
-    int rc = apply_result_update(d, update);
+    int rc = apply_result_update(d, update, r);
     if (rc != STORE_OK) return rc;
     /* The transition happened, and it is what callers act on: the job item's derived fields
      * follow as a second write (see the ADR for what a crash in between can leave). */
@@ -995,7 +1033,7 @@ static int ddb_recover_interrupted(struct store *s, int64_t before_ms, int64_t n
                 av_s(result_status_name(RS_PENDING)), ":ip",
                 av_s(result_status_name(RS_IN_PROGRESS)), ":before", av_n(before_ms),
                 "ReturnValuesOnConditionCheckFailure", "ALL_OLD");
-            rc = update ? apply_result_update(d, update) : STORE_NOMEM;
+            rc = update ? apply_result_update(d, update, NULL) : STORE_NOMEM;
             if (rc == STORE_OK) {
                 (*n_marked)++;
                 touch_job(d, pk + 4, now_ms, NULL);

@@ -6,7 +6,6 @@ ends them with exit status 0. Demo models make everything offline.
 """
 
 import concurrent.futures
-import http.client
 import io
 import json
 import os
@@ -742,6 +741,31 @@ class CrashAndShutdownTests(unittest.TestCase):
                 for res in doc["results"]:
                     if res["status"] == "completed":
                         self.assertEqual(again.request("GET", res["imageUrl"]).status, 200)
+
+
+    def test_sigterm_finishes_its_own_results(self):
+        """engine_stop promises to mark what it could not finish as error ("interrupted"), so a
+        clean stop leaves nothing for the next start's crash recovery to mark."""
+        data_dir = tempfile.mkdtemp(prefix="pp-int-term2-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+        srv = PPServer(data_dir=data_dir, demo_latency_ms=0, demo_image_size=768)
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        ids = [srv.generate("busy picture %d" % i)["jobId"] for i in range(3)]
+        deadline = time.time() + 10 * slow_factor()
+        while time.time() < deadline:
+            if any(r["status"] == "in_progress"
+                   for r in srv.get_json("/status/" + ids[0])["results"]):
+                break
+            time.sleep(0.01)
+        srv.stop_clean()
+        with PPServer(data_dir=data_dir) as again:
+            marked = [l for l in again.log_lines()
+                      if "interrupted result" in str(l.get("message", ""))]
+            for job_id in ids:
+                self.assertIn(again.get_json("/status/" + job_id)["status"], TERMINAL)
+        # A clean stop finishes its own results; nothing is left for the next start to recover.
+        self.assertEqual(marked, [])
 
 
 class NoModelsTests(unittest.TestCase):

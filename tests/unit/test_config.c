@@ -335,7 +335,8 @@ static void describe_masks_secrets(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "AWS_SESSION_TOKEN")), "********");
     assert_string_equal(json_string_value(json_object_get(o, "QUOTA_HASH_KEY")), "********");
     /* Not a secret: the key id is shown. */
-    assert_string_equal(json_string_value(json_object_get(o, "AWS_ACCESS_KEY_ID")), "AKIAEXAMPLEID");
+    assert_string_equal(json_string_value(json_object_get(o, "AWS_ACCESS_KEY_ID")),
+                        "AKIAEXAMPLEID");
     assert_int_equal(json_integer_value(json_object_get(o, "PORT")), 8080);
     json_t *models = json_object_get(o, "models");
     assert_int_equal(json_array_size(models), 2);

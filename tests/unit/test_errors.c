@@ -161,7 +161,8 @@ static void payload_and_models(void **state)
                 "\"model\":\"dall-e-4\"}");
     /* A long name is clipped on a code point boundary: the body stays valid UTF-8 JSON. */
     char name[400] = "";
-    for (int i = 0; i < 150; i++) strcat(name, "\xc3\xa9");
+    for (int i = 0; i < 150; i++)
+        strcat(name, "\xc3\xa9");
     error_unknown_model(&resp, name);
     assert_int_equal(resp.status, 400);
     json_t *j = json_loadb(resp.body.data, resp.body.len, 0, NULL);

@@ -47,7 +47,8 @@ static void make_job(struct job *job, const enum result_status *st, int n)
         }
         if (st[i] == RS_COMPLETED) {
             snprintf(r->image_key, sizeof r->image_key, "images/%s/%02d-model.png", job->id, i + 1);
-            snprintf(r->thumb_key, sizeof r->thumb_key, "thumbs/%s/%02d-model.webp", job->id, i + 1);
+            snprintf(r->thumb_key, sizeof r->thumb_key, "thumbs/%s/%02d-model.webp", job->id,
+                     i + 1);
             snprintf(r->content_type, sizeof r->content_type, "image/png");
             r->width = 1024;
             r->height = 768;
@@ -104,7 +105,8 @@ static void derived_status(void **state)
         assert_int_equal(job_is_terminal(got), terminal);
         job_clear(&job);
     }
-    for (int s = 0; s < 6; s++) assert_string_equal(job_status_name((enum job_status)s), names[s]);
+    for (int s = 0; s < 6; s++)
+        assert_string_equal(job_status_name((enum job_status)s), names[s]);
 }
 
 static void result_status_names(void **state)
@@ -131,8 +133,8 @@ static void result_status_names(void **state)
 static void counters(void **state)
 {
     (void)state;
-    enum result_status st[] = {RS_COMPLETED, RS_ERROR, RS_CANCELLED, RS_COMPLETED, RS_IN_PROGRESS,
-                               RS_PENDING, RS_ERROR};
+    enum result_status st[] = {RS_COMPLETED,   RS_ERROR,   RS_CANCELLED, RS_COMPLETED,
+                               RS_IN_PROGRESS, RS_PENDING, RS_ERROR};
     struct job job;
     make_job(&job, st, 7);
     struct job_counts c = job_count(&job);
@@ -172,7 +174,8 @@ static void document_shape(void **state)
     snprintf(job.results[2].image_key, sizeof job.results[2].image_key, "images/x/3.png");
     json_t *doc = job_to_json(&job, url_for, "https://cdn.example");
     assert_non_null(doc);
-    const char *keys[] = {"jobId", "status", "prompt", "createdAt", "updatedAt", "totalModels",
+    const char *keys[] = {"jobId",           "status",       "prompt",
+                          "createdAt",       "updatedAt",    "totalModels",
                           "completedModels", "failedModels", "results"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         assert_non_null(json_object_get(doc, keys[i]));
@@ -182,9 +185,9 @@ static void document_shape(void **state)
     assert_true(is_iso_z(jstr(doc, "updatedAt")));
     json_t *results = json_object_get(doc, "results");
     assert_int_equal(json_array_size(results), 5);
-    const char *rkeys[] = {"model", "name", "provider", "index", "status", "imageUrl",
-                           "thumbnailUrl", "contentType", "width", "height", "duration", "error",
-                           "startedAt", "completedAt"};
+    const char *rkeys[] = {"model",    "name",         "provider",    "index",      "status",
+                           "imageUrl", "thumbnailUrl", "contentType", "width",      "height",
+                           "duration", "error",        "startedAt",   "completedAt"};
     for (size_t i = 0; i < 5; i++) {
         json_t *r = json_array_get(results, i);
         for (size_t k = 0; k < sizeof rkeys / sizeof rkeys[0]; k++)
@@ -259,8 +262,8 @@ static void durations_in_seconds(void **state)
     for (int i = 0; i < 5; i++) {
         job.results[0].duration_ms = ms[i];
         json_t *doc = job_to_json(&job, url_for, "");
-        double got = json_real_value(json_object_get(json_array_get(json_object_get(doc, "results"), 0),
-                                                     "duration"));
+        double got = json_real_value(
+            json_object_get(json_array_get(json_object_get(doc, "results"), 0), "duration"));
         assert_true(got > s[i] - 1e-9 && got < s[i] + 1e-9);
         json_decref(doc);
     }
@@ -280,8 +283,8 @@ static void durations_in_seconds(void **state)
 static void round_trip(void **state)
 {
     (void)state;
-    enum result_status st[] = {RS_COMPLETED, RS_IN_PROGRESS, RS_ERROR, RS_PENDING, RS_CANCELLED,
-                               RS_COMPLETED};
+    enum result_status st[] = {RS_COMPLETED, RS_IN_PROGRESS, RS_ERROR,
+                               RS_PENDING,   RS_CANCELLED,   RS_COMPLETED};
     struct job job;
     make_job(&job, st, 6);
     job.results[5].duration_ms = 61234;
@@ -321,7 +324,8 @@ static void round_trip(void **state)
     const char *same[] = {"jobId", "status", "prompt", "createdAt", "updatedAt"};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
         assert_string_equal(jstr(d1, same[i]), jstr(d2, same[i]));
-    assert_true(json_equal(json_object_get(d1, "failedModels"), json_object_get(d2, "failedModels")));
+    assert_true(
+        json_equal(json_object_get(d1, "failedModels"), json_object_get(d2, "failedModels")));
     json_decref(d1);
     json_decref(d2);
     job_clear(&back);
@@ -377,9 +381,12 @@ static void from_json_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(derived_status),  cmocka_unit_test(result_status_names),
-        cmocka_unit_test(counters),        cmocka_unit_test(document_shape),
-        cmocka_unit_test(durations_in_seconds), cmocka_unit_test(round_trip),
+        cmocka_unit_test(derived_status),
+        cmocka_unit_test(result_status_names),
+        cmocka_unit_test(counters),
+        cmocka_unit_test(document_shape),
+        cmocka_unit_test(durations_in_seconds),
+        cmocka_unit_test(round_trip),
         cmocka_unit_test(from_json_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
