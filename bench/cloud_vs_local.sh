@@ -21,10 +21,16 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 WORK=$(mktemp -d /tmp/pp-bench-cvl.XXXXXX)
 MOTO_PID=
+CTL_OPEN=0
 cleanup() {
     stop_server
-    if [ -n "$MOTO_PID" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
-        kill -TERM "$MOTO_PID"; wait "$MOTO_PID" 2>/dev/null || true
+    # Closing the keeper's stdin makes it stop moto (killing the keeper would orphan moto);
+    # before the fifo is open the keeper is only a shell waiting to open it.
+    if [ "$CTL_OPEN" = 1 ]; then
+        exec 9>&-
+        wait "$MOTO_PID" 2>/dev/null || true
+    elif [ -n "$MOTO_PID" ]; then
+        kill "$MOTO_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
@@ -46,6 +52,7 @@ m.stop()
 PYTHONPATH="$BENCH_ROOT/tests/integration" python3 -c "$MOTO_KEEPER" "$WORK/moto.env" <"$WORK/moto.ctl" &
 MOTO_PID=$!
 exec 9>"$WORK/moto.ctl"
+CTL_OPEN=1
 for _ in $(seq 1 300); do [ -s "$WORK/moto.env" ] && break; sleep 0.1; done
 [ -s "$WORK/moto.env" ] || { echo "bench: moto did not start" >&2; exit 1; }
 mapfile -t CLOUD_ENV <"$WORK/moto.env"

@@ -12,6 +12,7 @@
 #include "app/runtime.h"
 #include "front/cli_generate.h"
 #include "front/http.h"
+#include "front/lambda.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -115,6 +116,33 @@ static int cmd_serve(void)
     return 0;
 }
 
+/* The bootstrap of a provided.al2023 function: the Runtime API loop until the sandbox ends. */
+static int cmd_lambda(void)
+{
+    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!api || !*api)
+        return fail_start(RUNTIME_BAD_CONFIG, "AWS_LAMBDA_RUNTIME_API is not set (not on Lambda?)");
+    struct runtime rt;
+    memset(&rt, 0, sizeof rt);
+    rt.lock_fd = -1;
+    char err[512];
+    int rc = runtime_load_config(&rt.cfg, err, sizeof err);
+    if (rc != RUNTIME_OK) {
+        lambda_report_init_error(api, "Runtime.ConfigError", err);
+        return fail_start(rc, err);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc = runtime_open(&rt, 1, err, sizeof err);
+    if (rc != RUNTIME_OK) {
+        lambda_report_init_error(api, "Runtime.InitError", err);
+        runtime_close(&rt);
+        return fail_start(rc, err);
+    }
+    rc = lambda_main(&rt.app, api);
+    runtime_close(&rt);
+    return rc;
+}
+
 static int cmd_check_config(void)
 {
     struct config cfg;
@@ -149,6 +177,8 @@ int main(int argc, char **argv)
     int rc;
     if (!strcmp(cmd, "serve"))
         rc = cmd_serve();
+    else if (!strcmp(cmd, "lambda"))
+        rc = cmd_lambda();
     else if (!strcmp(cmd, "check-config"))
         rc = cmd_check_config();
     else if (!strcmp(cmd, "generate"))

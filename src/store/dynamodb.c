@@ -71,8 +71,7 @@ static void sleep_ms(long ms)
 static json_t *av_sn(const char *s, size_t cap)
 {
     size_t len = strnlen(s, cap);
-    if (!utf8_is_valid(s, len)) len = utf8_truncate(s, len, len);
-    while (len > 0 && !utf8_is_valid(s, len))
+    while (len > 0 && !utf8_is_valid(s, len)) /* cut back to the valid prefix */
         len--;
     json_t *v = json_stringn(s, len);
     return v ? json_pack("{s:o}", "S", v) : NULL;

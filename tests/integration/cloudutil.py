@@ -223,6 +223,11 @@ class Moto:
                 self.proc.wait()
         if self.log:
             self.log.close()
+            if not os.environ.get("PP_KEEP_LOGS"):
+                try:
+                    os.unlink(self.log.name)
+                except OSError:
+                    pass
         self.proc = None
 
     def pause(self):

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -134,6 +135,8 @@ class Function:
         self._out.close()
         self._err.close()
         self.fake.stop()
+        if not os.environ.get("PP_KEEP_LOGS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def wait_job(fn, job_id, timeout=30):

@@ -7,6 +7,7 @@ unfinished, and a store outage answers 503 with Retry-After.
 import concurrent.futures
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -72,6 +73,8 @@ class Instance:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if not os.environ.get("PP_KEEP_LOGS"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def wait_status(inst, job_id, done, timeout=30, ip="203.0.113.1"):

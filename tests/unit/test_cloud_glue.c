@@ -23,8 +23,7 @@ static void query_is_sorted_and_encoded(void **state)
     assert_int_equal(aws_query_add(&q, "prefix", "a b/c"), 0);
     assert_int_equal(aws_query_add(&q, "list-type", "2"), 0);
     assert_int_equal(aws_query_add(&q, "continuation-token", "x/y+z=~"), 0);
-    assert_string_equal(q.data,
-                        "continuation-token=x%2Fy%2Bz%3D~&list-type=2&prefix=a%20b%2Fc");
+    assert_string_equal(q.data, "continuation-token=x%2Fy%2Bz%3D~&list-type=2&prefix=a%20b%2Fc");
     buf_free(&q);
     /* by name first ("a" before "a-b" although '-' < '='), then by value; valueless as "x=" */
     assert_int_equal(aws_query_add(&q, "a-b", "1"), 0);
@@ -108,13 +107,13 @@ static json_t *event(const char *json)
 static void apigw_v2_decodes(void **state)
 {
     (void)state;
-    json_t *ev = event(
-        "{\"version\":\"2.0\",\"rawPath\":\"/prod/generate\","
-        "\"rawQueryString\":\"a=1&b=x%20y&b=2&c+d=e+f&bad=%zz\","
-        "\"headers\":{\"Content-Type\":\"application/json\",\"x-correlation-id\":\"abc-1\"},"
-        "\"cookies\":[\"s=1\",\"t=2\"],"
-        "\"requestContext\":{\"http\":{\"method\":\"post\",\"sourceIp\":\"198.51.100.4\"}},"
-        "\"body\":\"eyJwcm9tcHQiOiJmb3gifQ==\",\"isBase64Encoded\":true}");
+    json_t *ev =
+        event("{\"version\":\"2.0\",\"rawPath\":\"/prod/generate\","
+              "\"rawQueryString\":\"a=1&b=x%20y&b=2&c+d=e+f&bad=%zz\","
+              "\"headers\":{\"Content-Type\":\"application/json\",\"x-correlation-id\":\"abc-1\"},"
+              "\"cookies\":[\"s=1\",\"t=2\"],"
+              "\"requestContext\":{\"http\":{\"method\":\"post\",\"sourceIp\":\"198.51.100.4\"}},"
+              "\"body\":\"eyJwcm9tcHQiOiJmb3gifQ==\",\"isBase64Encoded\":true}");
     struct lambda_http_event le;
     assert_true(lambda_is_http_event(ev));
     assert_int_equal(lambda_http_decode(ev, 1000, &le), 0);
@@ -137,9 +136,10 @@ static void apigw_v2_decodes(void **state)
     json_decref(ev);
 
     /* too large, plain text body, generated correlation id */
-    ev = event("{\"version\":\"2.0\",\"rawPath\":\"/log\",\"headers\":{\"x-correlation-id\":\"a b\"},"
-               "\"requestContext\":{\"http\":{\"method\":\"POST\",\"sourceIp\":\"::1\"}},"
-               "\"body\":\"0123456789\",\"isBase64Encoded\":false}");
+    ev = event(
+        "{\"version\":\"2.0\",\"rawPath\":\"/log\",\"headers\":{\"x-correlation-id\":\"a b\"},"
+        "\"requestContext\":{\"http\":{\"method\":\"POST\",\"sourceIp\":\"::1\"}},"
+        "\"body\":\"0123456789\",\"isBase64Encoded\":false}");
     assert_int_equal(lambda_http_decode(ev, 5, &le), 0);
     assert_true(le.req.body_too_large);
     assert_int_equal(le.req.body_len, 0);
@@ -171,7 +171,8 @@ static void apigw_v2_encodes(void **state)
     assert_non_null(doc);
     assert_int_equal(json_integer_value(json_object_get(doc, "statusCode")), 201);
     assert_false(json_is_true(json_object_get(doc, "isBase64Encoded")));
-    assert_string_equal(json_string_value(json_object_get(doc, "body")), "{\"ok\":\"caf\xc3\xa9\"}");
+    assert_string_equal(json_string_value(json_object_get(doc, "body")),
+                        "{\"ok\":\"caf\xc3\xa9\"}");
     json_t *h = json_object_get(doc, "headers");
     assert_string_equal(json_string_value(json_object_get(h, "content-type")), "application/json");
     assert_string_equal(json_string_value(json_object_get(h, "X-Correlation-ID")), "c1");
@@ -223,7 +224,8 @@ static void emf_lines_are_valid(void **state)
     char *line = emf_model_line(3000, job.id, &res[0]);
     json_t *o = json_loads(line, 0, NULL);
     assert_non_null(o);
-    json_t *cw = json_array_get(json_object_get(json_object_get(o, "_aws"), "CloudWatchMetrics"), 0);
+    json_t *cw =
+        json_array_get(json_object_get(json_object_get(o, "_aws"), "CloudWatchMetrics"), 0);
     assert_string_equal(json_string_value(json_object_get(cw, "Namespace")), "PixelPrompt");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "_aws"), "Timestamp")),
                      3000);
