@@ -15,6 +15,9 @@ Configurations (--configs, comma list of MODE:IMAGE):
         bedrock_nova, bedrock_sd (SigV4, one fake process each), stability (JSON), recraft (url
         + download), openai_compatible (gpt-image id, b64_json), automatic1111. BFL is left out:
         its protocol adds the engine's poll timers (500/1000/2000 ms), so its floor is not LATENCY.
+A third field `stock` (e.g. url:small:stock) runs the fakes as they are; by default they run
+through bench/run_fake.py --nodelay (TCP_NODELAY), because the stock Python fake stalls ~40 ms on
+Nagle + delayed ACK when it answers on a reused keep-alive connection (see run_fake.py).
 In every mode LATENCY is applied by the prompt directive [fault:slow=LATENCY] on the API call, so
 the slowest provider takes exactly LATENCY.
 
@@ -30,6 +33,10 @@ Figures per job (ms):
 Per batch: server CPU seconds per thread role (workers = image work + storage; engine-io = curl
 transfers, JSON parsing, base64 decoding), the fakes' CPU seconds, the client's CPU seconds, the
 sum over fakes of max requests in flight, peak RSS and max thread count of the server.
+
+Baseline "direct floor": the same 9 x jobs provider calls made straight from this Python client to
+the fakes at the same concurrency (no server), last one done minus LATENCY: what the fakes (and
+this client) cost by themselves. b64 and url modes only.
 
 usage: bench/fanout_http.py [--configs b64:big,url:big,b64:small] [--jobs 1,50,100]
                             [--runs1 10] [--rounds 3] [--latency 1000] [--workers 2]
@@ -64,7 +71,7 @@ MIX = [  # (provider, fake module, model id)
 ]
 
 
-def start_setup(mode, image, workers, binary):
+def start_setup(mode, image, workers, binary, nodelay=True):
     """Starts the fakes and the server for one configuration."""
     fakes, env = [], {"WORKERS": workers, "MODEL_COUNT": 9, "LOG_LEVEL": "INFO",
                       "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
@@ -76,7 +83,7 @@ def start_setup(mode, image, workers, binary):
             mid = ("gpt-image-1-bench-%d" if mode == "b64" else "sd-bench-%d") % i
         else:
             provider, module, mid = MIX[i - 1]
-        f = pb.Fake(module, 0, image, fake_env)
+        f = pb.Fake(module, 0, image, fake_env, nodelay)
         fakes.append(f)
         env.update({"MODEL_%d_PROVIDER" % i: provider, "MODEL_%d_ID" % i: mid,
                     "MODEL_%d_KEY" % i: KEY, "MODEL_%d_BASE_URL" % i: f.base_url})
@@ -247,16 +254,21 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     jobs = [int(x) for x in a.jobs.split(",")]
     configs = [tuple(c.split(":")) for c in a.configs.split(",")]
+    configs = [c if len(c) == 3 else c + ("nodelay",) for c in configs]
     print("# fanout_http %s: 9 models x %d ms per provider call, WORKERS=%s, configs %s, jobs %s"
           % (pb.now_utc(), a.latency, a.workers, a.configs, a.jobs))
     print("# machine: %s" % pb.machine_note(), flush=True)
     summary = []
-    for mode, image in configs:
-        srv, fakes = start_setup(mode, image, a.workers, a.bin)
+    for mode, image, fk in configs:
+        srv, fakes = start_setup(mode, image, a.workers, a.bin, fk != "stock")
+        if fk == "stock":
+            image_label = image + ":stock"
+        else:
+            image_label = image
         try:
             idle = pb.proc_status(srv.pid)
             print("\n== %s:%s  server pid %d, %d threads at start, RSS %.1f MB idle; fakes: %d processes"
-                  % (mode, image, srv.pid, idle["Threads"], idle["VmRSS"] / 1024, len(fakes)), flush=True)
+                  % (mode, image_label, srv.pid, idle["Threads"], idle["VmRSS"] / 1024, len(fakes)), flush=True)
             run_batch(srv, fakes, 1, a.latency, "warm")  # first SQLite pages, connections
             for n in jobs:
                 batches = []
@@ -291,7 +303,7 @@ def main():
                     print("direct   jobs=%-3d the same %d calls straight from this client to the fakes"
                           " (no server): last call done at LATENCY + %s ms"
                           % (n, 9 * n, " / ".join("%.1f" % d for d in direct)), flush=True)
-                summary.append((mode, image, n, batches, direct))
+                summary.append((mode, image_label, n, batches, direct))
             after = pb.proc_status(srv.pid)
             print("   server after the runs: RSS %.1f MB (VmHWM %.1f MB), %d threads"
                   % (after["VmRSS"] / 1024, after["VmHWM"] / 1024, after["Threads"]))

@@ -22,7 +22,7 @@ RUNS=${RUNS:-20}
 command -v python3 >/dev/null || { echo "bench: python3 is not installed" >&2; exit 1; }
 
 echo "# lambda_cold_start: $(date -u +%Y-%m-%dT%H:%MZ), $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "# machine: $(nproc) cores, kernel $(uname -r); binary $(stat -c %s "${PP_LAMBDA_CMD%% *}" 2>/dev/null || stat -c %s "$BIN") bytes"
+echo "# machine: $(nproc) cores, kernel $(uname -r); binary $(stat -c %s "${PP_LAMBDA_CMD:-$BIN}" 2>/dev/null || stat -c %s "$BIN") bytes"
 
 PYTHONPATH="$ROOT/tests/integration" BIN="$BIN" RUNS="$RUNS" python3 - <<'EOF'
 import json, os, shlex, statistics, subprocess, sys, tempfile, time, uuid

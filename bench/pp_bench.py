@@ -222,15 +222,16 @@ def diff_roles(a, b):
 # ---------------------------------------------------------------- fakes
 
 class Fake:
-    """One fake provider server (tests/fakes/fake_<module>.py) in its own process."""
+    """One fake provider server (tests/fakes/fake_<module>.py, through bench/run_fake.py) in its
+    own process; nodelay=True sets TCP_NODELAY on its connections (see run_fake.py)."""
 
-    def __init__(self, module, latency_ms=0, image="big", env=None):
+    def __init__(self, module, latency_ms=0, image="big", env=None, nodelay=True):
         e = dict(os.environ)
         e.update(env or {})
         self.module = module
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(FAKES, "fake_%s.py" % module), "--port", "0",
-             "--latency-ms", str(latency_ms), "--image", image],
+            [sys.executable, os.path.join(ROOT, "bench", "run_fake.py"), module, "--port", "0",
+             "--latency-ms", str(latency_ms), "--image", image] + (["--nodelay"] if nodelay else []),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=e, text=True)
         self.pid = self.proc.pid
         self.base_url = self.proc.stdout.readline().strip()
