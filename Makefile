@@ -88,3 +88,4 @@ clean:
 
 # Lambda packaging and SAM's makefile build (build-GenerateFunction) live beside the template.
 -include deploy/lambda.mk
+-include tests/fuzz/fuzz.mk

@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
   libsqlite3-dev libspng-dev libjpeg62-turbo-dev libwebp-dev libzip-dev libssl-dev)
-test_pkgs=(libcmocka-dev python3 curl shellcheck yamllint chromium nodejs npm)
+# clang and its compiler-rt (libFuzzer, sanitizers) build the fuzz targets (tests/fuzz).
+test_pkgs=(libcmocka-dev python3 curl shellcheck yamllint chromium nodejs npm clang libclang-rt-dev)
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ] || [ -n "${PP_BOOTSTRAP_TEST:-}" ]; then
   want+=("${test_pkgs[@]}")

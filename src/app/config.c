@@ -60,7 +60,7 @@ static int read_long(config_getenv_fn get, const char *name, long fallback, long
     char *end = NULL;
     errno = 0;
     long n = strtol(v, &end, 10);
-    while (end && isspace((unsigned char)*end))
+    while (isspace((unsigned char)*end))
         end++;
     if (errno || end == v || *end != '\0')
         return fail(err, errlen, "%s must be a whole number, got \"%.40s\"", name, v);
@@ -73,7 +73,7 @@ static int read_long(config_getenv_fn get, const char *name, long fallback, long
 static int read_int(config_getenv_fn get, const char *name, long fallback, long min, long max,
                     int *out, char *err, size_t errlen)
 {
-    long v;
+    long v = 0;
     if (read_long(get, name, fallback, min, max, &v, err, errlen)) return -1;
     *out = (int)v;
     return 0;
@@ -141,7 +141,8 @@ static int load_model_slot(struct config *cfg, config_getenv_fn get, int slot, c
     if (read_str(get, var, "", m->key, sizeof m->key, err, errlen)) return -1;
     snprintf(var, sizeof var, "MODEL_%d_BASE_URL", slot);
     if (read_str(get, var, "", m->base_url, sizeof m->base_url, err, errlen)) return -1;
-    if (m->base_url[0] && strncmp(m->base_url, "http://", 7) && strncmp(m->base_url, "https://", 8))
+    if (m->base_url[0] && strncmp(m->base_url, "http://", 7) != 0 &&
+        strncmp(m->base_url, "https://", 8) != 0)
         return fail(err, errlen, "%s must start with http:// or https://", var);
     const struct provider_ops *ops = provider_find(provider);
     if (!ops->default_root && !m->base_url[0])
@@ -183,7 +184,8 @@ static int load_enhance_model(struct config *cfg, config_getenv_fn get, char *er
     if (strcmp(provider, "openai_compatible") == 0 && !m->base_url[0])
         return fail(err, errlen,
                     "ENHANCE_BASE_URL is required for ENHANCE_PROVIDER=openai_compatible");
-    if (m->base_url[0] && strncmp(m->base_url, "http://", 7) && strncmp(m->base_url, "https://", 8))
+    if (m->base_url[0] && strncmp(m->base_url, "http://", 7) != 0 &&
+        strncmp(m->base_url, "https://", 8) != 0)
         return fail(err, errlen, "ENHANCE_BASE_URL must start with http:// or https://");
     snprintf(m->name, sizeof m->name, "%s", m->id);
     cfg->has_enhance_model = true;
@@ -227,7 +229,7 @@ static int load_models(struct config *cfg, config_getenv_fn get, char *err, size
 int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    long n;
+    long n = 0;
     if (read_int(get, "PORT", 8080, 0, 65535, &cfg->port, err, errlen)) return -1;
     if (read_str(get, "BIND", "127.0.0.1", cfg->bind, sizeof cfg->bind, err, errlen)) return -1;
     if (read_str(get, "DATA_DIR", "./data", cfg->data_dir, sizeof cfg->data_dir, err, errlen))
@@ -244,8 +246,8 @@ int config_load(struct config *cfg, config_getenv_fn get, char *err, size_t errl
                  sizeof cfg->cloudfront_domain, err, errlen) ||
         read_str(get, "LOG_LEVEL", "INFO", cfg->log_level, sizeof cfg->log_level, err, errlen))
         return -1;
-    if (strcasecmp(cfg->log_level, "DEBUG") && strcasecmp(cfg->log_level, "INFO") &&
-        strcasecmp(cfg->log_level, "WARNING") && strcasecmp(cfg->log_level, "ERROR"))
+    if (strcasecmp(cfg->log_level, "DEBUG") != 0 && strcasecmp(cfg->log_level, "INFO") != 0 &&
+        strcasecmp(cfg->log_level, "WARNING") != 0 && strcasecmp(cfg->log_level, "ERROR") != 0)
         return fail(err, errlen, "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR");
 
     cfg->on_lambda = env_or(get, "AWS_LAMBDA_RUNTIME_API", "")[0] != '\0';

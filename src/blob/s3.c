@@ -63,6 +63,7 @@ static int map_status(const struct aws_response *r, int rc)
 static int head_bucket(struct blob_s3 *s, struct aws_response *resp)
 {
     char url[900];
+    memset(resp, 0, sizeof *resp); /* the caller reads and clears it on every path */
     if (object_url(s, NULL, url, sizeof url)) return -2;
     struct aws_request req = {.method = "HEAD", .url = url, .idempotent = true};
     return aws_perform(s->aws, &req, resp);

@@ -533,8 +533,8 @@ static void run_timer(struct engine *e, struct timer_entry *te)
 
 static void run_command(struct engine *e, struct command *c)
 {
-    struct task *t = c->task;
-    if (t) task_link(t); /* only the I/O thread touches the task list */
+    struct task *t = c->task;                /* NULL for CMD_CANCEL only */
+    if (c->kind != CMD_CANCEL) task_link(t); /* only the I/O thread touches the task list */
     switch (c->kind) {
     case CMD_START:
         if (e->stopping) {
@@ -548,7 +548,8 @@ static void run_command(struct engine *e, struct command *c)
         }
         break;
     case CMD_CANCEL:
-        for (struct task *it = e->tasks; it; it = it->next) {
+        for (struct task *it = e->tasks, *next; it; it = next) {
+            next = it->next; /* task_maybe_free may free it */
             if (it->done || strcmp(it->job_id, c->job_id) != 0) continue;
             abort_transfer(it);
             it->done = true;
@@ -677,8 +678,11 @@ void engine_stop(struct engine *e)
         free(c);
         c = next;
     }
-    while (e->tasks)
-        task_free(e->tasks);
+    for (struct task *t = e->tasks, *next; t; t = next) {
+        next = t->next;
+        task_free(t);
+    }
+    e->tasks = NULL;
     timer_heap_free(&e->timers);
     curl_multi_cleanup(e->multi);
     pthread_mutex_destroy(&e->lock);

@@ -115,6 +115,9 @@ static void fit_size(int w, int h, int max_side, int *tw, int *th)
     if (w <= max_side && h <= max_side) return;
     if (w >= h) {
         *tw = max_side;
+        /* w >= h and w, h are not both <= max_side (>= 1), so w > max_side > 0. The analyser
+         * does not follow that: */
+        // NOLINTNEXTLINE(clang-analyzer-core.DivideZero)
         *th = (int)(((int64_t)h * max_side + w / 2) / w);
     } else {
         *th = max_side;

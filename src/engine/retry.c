@@ -17,7 +17,8 @@ int64_t retry_delay_ms(int attempt, long retry_after_s, double jitter01)
         ceiling *= 2;
     if (ceiling > RETRY_CAP_MS) ceiling = RETRY_CAP_MS;
     /* Full jitter over the upper half keeps retries spread but never instant. */
-    int64_t delay = ceiling / 2 + (int64_t)((double)(ceiling / 2) * jitter01);
+    int64_t half = ceiling / 2;
+    int64_t delay = half + (int64_t)((double)half * jitter01);
     if (retry_after_s >= 0 && retry_after_s * 1000 > delay) delay = retry_after_s * 1000;
     return delay;
 }

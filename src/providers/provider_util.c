@@ -328,19 +328,15 @@ static void json_error_text(const json_t *root, struct buf *b)
     const json_t *err = json_object_get(root, "error");
     const char *s;
     if (json_is_object(err)) {
-        if ((s = pu_json_str(err, "message")))
-            buf_append_str(b, s);
-        else if ((s = pu_json_str(err, "code")))
-            buf_append_str(b, s);
+        if (!(s = pu_json_str(err, "message"))) s = pu_json_str(err, "code");
+        if (s) buf_append_str(b, s);
         return;
     }
     if (json_is_string(err) && json_string_value(err)[0]) {
         /* A1111: {"error": "OutOfMemoryError", "errors": "CUDA out of memory ..."} */
         buf_append_str(b, json_string_value(err));
-        if ((s = pu_json_str(root, "errors")))
-            buf_printf(b, ": %s", s);
-        else if ((s = pu_json_str(root, "detail")))
-            buf_printf(b, ": %s", s);
+        if (!(s = pu_json_str(root, "errors"))) s = pu_json_str(root, "detail");
+        if (s) buf_printf(b, ": %s", s);
         return;
     }
     const json_t *errors = json_object_get(root, "errors");

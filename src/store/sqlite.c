@@ -418,7 +418,8 @@ static struct store *sq_open(const struct config *cfg, char *err, size_t errlen)
     s->readers = calloc((size_t)n, sizeof *s->readers);
     if (!s->readers) {
         snprintf(err, errlen, "STORE: out of memory");
-        sq_close(&s->base);
+        conn_close(&s->writer);
+        free(s);
         return NULL;
     }
     for (int i = 0; i < n; i++) {

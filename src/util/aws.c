@@ -93,7 +93,7 @@ int aws_endpoint(const struct config *cfg, enum aws_service svc, char *out, size
                  bool *custom)
 {
     const char *ep = configured_endpoint(cfg, svc);
-    bool is_custom = ep && ep[0];
+    bool is_custom = ep[0] != '\0'; /* never NULL: the endpoints are arrays in the config */
     if (custom) *custom = is_custom;
     int n;
     if (is_custom) {

@@ -33,6 +33,9 @@ int clock_parse_iso8601(const char *s, int64_t *wall_ms)
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     int ms = 0, used = 0;
+    /* The field widths (at most 4 digits) keep every conversion within int, so sscanf cannot
+     * overflow here; a malformed field fails the count check. */
+    // NOLINTNEXTLINE(cert-err34-c)
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
                &tm.tm_min, &tm.tm_sec, &used) != 6)
         return -1;
