@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "app/runtime.h"
+#include "engine/engine.h"
 #include "front/cli_generate.h"
 #include "front/http.h"
 #include "front/lambda.h"
@@ -65,6 +66,12 @@ static void raise_fd_limit(void)
     }
 }
 
+/* A result changed on this instance: its live streams hear it now, not at their next poll. */
+static void wake_streams(void *ctx, const char *job_id)
+{
+    http_server_notify(ctx, job_id);
+}
+
 static int cmd_serve(void)
 {
     struct runtime rt;
@@ -94,6 +101,7 @@ static int cmd_serve(void)
         runtime_close(&rt);
         return fail_start(RUNTIME_FAILED, err);
     }
+    engine_set_listener(rt.app.engine, wake_streams, server);
     json_t *f = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s}", "bind", rt.cfg.bind, "port",
                           http_server_port(server), "store", rt.cfg.store, "blobs", rt.cfg.blobs,
                           "models", rt.cfg.n_models, "version", PP_VERSION);
@@ -110,6 +118,7 @@ static int cmd_serve(void)
         recover(&rt, false); /* leases of instances that died elsewhere */
     }
     log_msg(LOG_INFO, "shutting down");
+    engine_set_listener(rt.app.engine, NULL, NULL);
     http_server_stop(server);
     runtime_close(&rt); /* the engine finishes its writes before the store closes */
     log_msg(LOG_INFO, "stopped");

@@ -34,6 +34,7 @@ enum stream_status { STREAM_MORE, STREAM_WAIT, STREAM_END };
 struct stream {
     enum stream_status (*next)(struct stream *s, struct buf *out, int *wait_ms);
     void (*free)(struct stream *s);
+    char topic[40]; /* what it follows (a job id): a change there wakes it before wait_ms */
 };
 
 /* A response completed later by another thread (e.g. /enhance waiting on a provider). The handler

@@ -119,6 +119,7 @@ void handle_status_events(struct app *app, const struct request *req,
     s->base.free = sse_free;
     s->app = app;
     memcpy(s->job_id, params->value[0], ID_LEN); /* validated by load_job */
+    memcpy(s->base.topic, s->job_id, ID_LEN + 1);
     s->last_send_mono = clock_mono_ms();
     const char *last = req->header ? req->header(req, "Last-Event-ID") : NULL;
     if (last && *last) s->last_version = strtoll(last, NULL, 10);

@@ -163,13 +163,13 @@ static void abort_transfer(struct task *t)
 
 /* ---- worker side: finishing a model ---- */
 
+/* Called under the lock, so once engine_set_listener(NULL) returns no call is still running and
+ * the listener's context may go. Listeners must be quick and must not call into the engine. */
 static void notify(struct engine *e, const char *job_id)
 {
     pthread_mutex_lock(&e->lock);
-    engine_job_listener fn = e->listener;
-    void *ctx = e->listener_ctx;
+    if (e->listener) e->listener(e->listener_ctx, job_id);
     pthread_mutex_unlock(&e->lock);
-    if (fn) fn(ctx, job_id);
 }
 
 static void slug(const char *in, char *out, size_t cap)

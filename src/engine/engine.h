@@ -16,7 +16,9 @@ struct config;
 struct store;
 struct blob;
 
-/* Called (on an engine thread) whenever a result of job_id changes in the store. */
+/* Called (on an engine thread) whenever a result of job_id changes in the store. It must be quick
+ * and must not call into the engine; after engine_set_listener(e, NULL, NULL) returns, it is
+ * never called again. */
 typedef void (*engine_job_listener)(void *ctx, const char *job_id);
 
 struct engine *engine_start(const struct config *cfg, struct store *store, struct blob *blob,

@@ -536,6 +536,9 @@ int image_thumbnail(const void *data, size_t len, const struct image_limits *lim
         return IMAGE_ERR_NOMEM;
     }
     cfg.quality = THUMB_QUALITY;
+    /* Method 2 instead of the default 4: about 2 ms less per thumbnail (bench/README.md) for
+     * files 1-3 % larger, and thumbnails are made on the hot path of every result. */
+    cfg.method = 2;
     pic.use_argb = 1; /* rescale in RGB, convert to YUV once at the end */
     pic.width = p.w;
     pic.height = p.h;

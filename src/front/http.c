@@ -54,6 +54,7 @@ struct parked {
     struct parked *next;
     struct MHD_Connection *mhd;
     int64_t wake_mono;
+    char topic[40];
 };
 
 /* The streaming body of an SSE response. */
@@ -120,12 +121,14 @@ static void log_request(const struct conn *c, int status)
 
 /* ---- parked SSE streams ---- */
 
-static void park(struct http_server *s, struct MHD_Connection *mhd, int wait_ms)
+static void park(struct http_server *s, struct MHD_Connection *mhd, const char *topic,
+                 int wait_ms)
 {
     struct parked *p = malloc(sizeof *p);
     if (!p) return; /* stays suspended until the client goes; MHD's timeout closes it */
     p->mhd = mhd;
     p->wake_mono = clock_mono_ms() + wait_ms;
+    snprintf(p->topic, sizeof p->topic, "%s", topic);
     pthread_mutex_lock(&s->lock);
     p->next = s->parked;
     s->parked = p;
@@ -187,7 +190,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (st == STREAM_END && sb->pending.len == 0) return MHD_CONTENT_READER_END_OF_STREAM;
         if (st == STREAM_WAIT && sb->pending.len == 0) {
             MHD_suspend_connection(sb->mhd);
-            park(sb->server, sb->mhd, wait_ms);
+            park(sb->server, sb->mhd, sb->stream->topic, wait_ms);
             return 0;
         }
     }
@@ -390,6 +393,20 @@ struct http_server *http_server_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     return s;
+}
+
+void http_server_notify(struct http_server *s, const char *topic)
+{
+    bool any = false;
+    pthread_mutex_lock(&s->lock);
+    for (struct parked *p = s->parked; p; p = p->next) {
+        if (strcmp(p->topic, topic) == 0) {
+            p->wake_mono = 0;
+            any = true;
+        }
+    }
+    if (any) pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
 }
 
 int http_server_port(const struct http_server *s)

@@ -13,6 +13,9 @@ struct http_server;
 struct http_server *http_server_start(struct app *app, char *err, size_t errlen);
 /* The port actually bound (useful with PORT=0). */
 int http_server_port(const struct http_server *s);
+/* Wakes the streams that follow topic (a job id) now instead of at their next poll. Safe from
+ * any thread. */
+void http_server_notify(struct http_server *s, const char *topic);
 /* Stops accepting, finishes in-flight requests, closes streams, frees. */
 void http_server_stop(struct http_server *s);
 
