@@ -71,7 +71,7 @@ MIX = [  # (provider, fake module, model id)
 ]
 
 
-def start_setup(mode, image, workers, binary, nodelay=True):
+def start_setup(mode, image, workers, binary, nodelay=True, data_parent=None):
     """Starts the fakes and the server for one configuration."""
     fakes, env = [], {"WORKERS": workers, "MODEL_COUNT": 9, "LOG_LEVEL": "INFO",
                       "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
@@ -87,7 +87,7 @@ def start_setup(mode, image, workers, binary, nodelay=True):
         fakes.append(f)
         env.update({"MODEL_%d_PROVIDER" % i: provider, "MODEL_%d_ID" % i: mid,
                     "MODEL_%d_KEY" % i: KEY, "MODEL_%d_BASE_URL" % i: f.base_url})
-    srv = pb.Server(env, binary, "%s:%s" % (mode, image))
+    srv = pb.Server(env, binary, "%s:%s" % (mode, image), data_parent)
     return srv, fakes
 
 
@@ -138,7 +138,18 @@ def one_job(port, prompt, latency, out, barrier):
         out.append({"error": "%s: %s" % (type(ex).__name__, ex)})
         return
     if doc is None:
-        out.append({"error": "no terminal document after %d reconnects: %s" % (reconnects, why[-1:])})
+        diag = ""
+        try:  # what the job looks like now, against the last event id the stream gave
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            c.request("GET", "/status/" + job_id)
+            d = json.loads(c.getresponse().read())
+            c.close()
+            diag = "; GET /status: %s, updatedAt %d ms, last event id %s" % (
+                d["status"], pb.iso_ms(d["updatedAt"]), last_id)
+        except Exception as ex:  # noqa: BLE001
+            diag = "; GET /status failed: %s" % ex
+        out.append({"error": "no terminal document after %d reconnects: first %s, last %s%s"
+                    % (reconnects, why[:1], why[-1:], diag)})
         return
     res = doc["results"]
     created = pb.iso_ms(doc["createdAt"])
@@ -260,6 +271,8 @@ def main():
     ap.add_argument("--latency", type=int, default=1000)
     ap.add_argument("--workers", default="2", help="server WORKERS (default: the server's default, 2)")
     ap.add_argument("--bin", default=None, help="binary (default build/pixelprompt)")
+    ap.add_argument("--data-parent", default=None,
+                    help="where the server's DATA_DIR is made (default: $TMPDIR or /tmp; /dev/shm = no fsync cost)")
     ap.add_argument("--quiet-wait", type=int, default=30)
     ap.add_argument("--no-direct", dest="direct", action="store_false",
                     help="skip the provider-floor baseline (direct calls to the fakes)")
@@ -269,12 +282,13 @@ def main():
     jobs = [int(x) for x in a.jobs.split(",")]
     configs = [tuple(c.split(":")) for c in a.configs.split(",")]
     configs = [c if len(c) == 3 else c + ("nodelay",) for c in configs]
-    print("# fanout_http %s: 9 models x %d ms per provider call, WORKERS=%s, configs %s, jobs %s"
-          % (pb.now_utc(), a.latency, a.workers, a.configs, a.jobs))
+    print("# fanout_http %s: 9 models x %d ms per provider call, WORKERS=%s, configs %s, jobs %s,"
+          " DATA_DIR under %s" % (pb.now_utc(), a.latency, a.workers, a.configs, a.jobs,
+                                  a.data_parent or os.environ.get("TMPDIR", "/tmp")))
     print("# machine: %s" % pb.machine_note(), flush=True)
     summary = []
     for mode, image, fk in configs:
-        srv, fakes = start_setup(mode, image, a.workers, a.bin, fk != "stock")
+        srv, fakes = start_setup(mode, image, a.workers, a.bin, fk != "stock", a.data_parent)
         if fk == "stock":
             image_label = image + ":stock"
         else:

@@ -145,10 +145,10 @@ class Sampler(threading.Thread):
 class Server:
     """One `pixelprompt serve` with its own DATA_DIR; env on top of a clean environment."""
 
-    def __init__(self, env, binary=None, name="server"):
+    def __init__(self, env, binary=None, name="server", data_parent=None):
         self.name = name
         self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="pp-bench-")
+        self.dir = tempfile.mkdtemp(prefix="pp-bench-", dir=data_parent)
         e = {k: v for k, v in os.environ.items()
              if not k.startswith(("MODEL_", "AWS_", "PROMPT_", "ENHANCE_", "DEMO_"))}
         e.update({"PORT": str(self.port), "DATA_DIR": os.path.join(self.dir, "data"),

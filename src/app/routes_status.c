@@ -51,10 +51,19 @@ struct sse_stream {
     struct stream base;
     struct app *app;
     char job_id[ID_LEN + 1];
-    int64_t last_version; /* updated_ms of the last document sent (also the event id) */
+    char last_version[64]; /* event id of the last document sent (see sse_version) */
     int64_t last_send_mono;
     bool finished;
 };
+
+/* The event id: the update time plus how many results are in each state. Results only move
+ * forward, so every change gives a new id even when two updates share a millisecond. */
+static void sse_version(const struct job *job, char *out, size_t outlen)
+{
+    struct job_counts c = job_count(job);
+    snprintf(out, outlen, "%lld-%d.%d.%d.%d.%d", (long long)job->updated_ms, c.pending,
+             c.in_progress, c.completed, c.error, c.cancelled);
+}
 
 static enum stream_status sse_next(struct stream *base, struct buf *out, int *wait_ms)
 {
@@ -70,15 +79,17 @@ static enum stream_status sse_next(struct stream *base, struct buf *out, int *wa
         return STREAM_MORE;
     }
     bool terminal = job_is_terminal(job_derive_status(&job));
-    if (job.updated_ms != s->last_version || (terminal && s->last_version == 0)) {
+    char version[64];
+    sse_version(&job, version, sizeof version);
+    if (strcmp(version, s->last_version) != 0) {
         json_t *doc = job_to_json(&job, app_blob_url, s->app);
         char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(doc);
         if (text) {
-            buf_printf(out, "id: %lld\nevent: job\ndata: %s\n\n", (long long)job.updated_ms, text);
+            buf_printf(out, "id: %s\nevent: job\ndata: %s\n\n", version, text);
             free(text);
         }
-        s->last_version = job.updated_ms;
+        memcpy(s->last_version, version, sizeof version);
         s->last_send_mono = now;
         s->finished = terminal;
         job_clear(&job);
@@ -122,7 +133,7 @@ void handle_status_events(struct app *app, const struct request *req,
     memcpy(s->base.topic, s->job_id, ID_LEN + 1);
     s->last_send_mono = clock_mono_ms();
     const char *last = req->header ? req->header(req, "Last-Event-ID") : NULL;
-    if (last && *last) s->last_version = strtoll(last, NULL, 10);
+    if (last && *last) snprintf(s->last_version, sizeof s->last_version, "%.63s", last);
     metrics_sse_streams(1);
     resp->status = 200;
     snprintf(resp->content_type, sizeof resp->content_type, "text/event-stream");

@@ -579,12 +579,22 @@ class ProgressTests(unittest.TestCase):
         docs = [json.loads(e["data"]) for e in jobs]
         self.assertNotIn(docs[0]["status"], TERMINAL)
         self.assertEqual(docs[-1]["status"], "completed")
-        ids = [int(e["id"]) for e in jobs]
-        self.assertEqual(ids, sorted(ids))
+        # Ids are "<updatedAt ms>-<pending>.<in_progress>.<completed>.<error>.<cancelled>": each
+        # document gets a new one, even two changes within one millisecond.
+        ids = [e["id"] for e in jobs]
+        self.assertEqual(len(set(ids)), len(ids), ids)
+        stamps = [int(i.split("-")[0]) for i in ids]
+        self.assertEqual(stamps, sorted(stamps))
+        self.assertEqual(ids[-1].split("-")[1], "0.0.4.0.0")
         # Resuming with Last-Event-ID of the final document sends nothing more and closes.
         _, tail = read_sse(self.srv, "/status/%s/events" % job_id,
-                           headers={"Last-Event-ID": str(ids[-1])})
+                           headers={"Last-Event-ID": ids[-1]})
         self.assertEqual([e for e in tail if e.get("event") == "job"], [])
+        # Resuming from an earlier document delivers the final one.
+        _, tail = read_sse(self.srv, "/status/%s/events" % job_id,
+                           headers={"Last-Event-ID": ids[0]})
+        finals = [json.loads(e["data"]) for e in tail if e.get("event") == "job"]
+        self.assertEqual([d["status"] for d in finals], ["completed"])
 
     def test_cancel_mid_job(self):
         job_id = self.srv.generate("a cancelled comet")["jobId"]
