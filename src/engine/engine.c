@@ -32,7 +32,7 @@
 #define API_RESPONSE_CAP (8u * 1024 * 1024) /* JSON answers that may carry base64 images grow */
 
 enum timer_kind { TIMER_SEND, TIMER_RENDER, TIMER_DEADLINE };
-enum cmd_kind { CMD_START, CMD_CANCEL, CMD_RELEASE };
+enum cmd_kind { CMD_START, CMD_CANCEL, CMD_RELEASE, CMD_STEP };
 
 struct command {
     enum cmd_kind kind;
@@ -134,6 +134,7 @@ static void task_free(struct task *t)
     }
     transfer_cleanup(&t->xfer);
     http_request_clear(&t->req);
+    provider_step_clear(&t->next_step);
     buf_free(&t->image);
     free(t->state);
     free(t->prompt);
@@ -363,6 +364,25 @@ static void fail_task(struct task *t, const char *fmt, ...)
     hand_off(t, work_finish_error);
 }
 
+/* Runs the adapter's on_response off the I/O thread; the task is the worker's until CMD_STEP. */
+static void work_parse(void *arg)
+{
+    struct task *t = arg;
+    struct engine *e = t->e;
+    struct provider_step *step = &t->next_step;
+    provider_step_init(step);
+    struct provider_call call = {e->cfg, t->model, t->prompt, t->state, t->poll_count};
+    if (t->ops->on_response(&call, &t->answer, step) != 0 && step->kind != STEP_ERROR)
+        provider_step_error(step, "the provider's answer could not be read");
+    if (step->kind == STEP_ERROR) {
+        json_t *f = json_pack("{s:s, s:s, s:i, s:s}", "jobId", t->job_id, "model", t->result.model,
+                              "status", (int)t->answer.status, "error", step->error);
+        log_emit(LOG_WARNING, NULL, "provider error", f);
+        json_decref(f);
+    }
+    post_command(e, CMD_STEP, t, NULL);
+}
+
 /* ---- I/O thread ---- */
 
 static void apply_step(struct task *t, struct provider_step *step)
@@ -493,18 +513,39 @@ static void transfer_finished(struct task *t, CURLcode result)
         }
         return;
     }
-    struct provider_step step;
-    provider_step_init(&step);
-    struct provider_call call = {e->cfg, t->model, t->prompt, t->state, t->poll_count};
-    if (t->ops->on_response(&call, &resp, &step) != 0 && step.kind != STEP_ERROR)
-        provider_step_error(&step, "the provider's answer could not be read");
-    if (step.kind == STEP_ERROR) {
-        json_t *f = json_pack("{s:s, s:s, s:i, s:s}", "jobId", t->job_id, "model", t->result.model,
-                              "status", (int)resp.status, "error", step.error);
-        log_emit(LOG_WARNING, NULL, "provider error", f);
-        json_decref(f);
+    /* Reading an answer can mean parsing megabytes of JSON and base64, so a worker does it and
+     * this thread keeps every other transfer moving. The deadline timer goes stale meanwhile and
+     * is armed again when the step comes back (CMD_STEP). */
+    t->answer = resp;
+    t->parsing = true;
+    t->gen++;
+    if (work_queue_post(e->workers, work_parse, t) != 0) {
+        t->parsing = false;
+        fail_task(t, "interrupted: the server is shutting down");
     }
+}
+
+/* The step a parsing worker found, back on the I/O thread. */
+static void step_returned(struct task *t)
+{
+    t->parsing = false;
     transfer_cleanup(&t->xfer);
+    struct provider_step step = t->next_step;
+    provider_step_init(&t->next_step);
+    if (t->cancel_requested) {
+        provider_step_clear(&step);
+        t->done = true;
+        t->released = true;
+        if (t->run) run_task_finished(t->run);
+        metrics_result(t->ops->name, "cancelled", 0);
+        return;
+    }
+    if (clock_mono_ms() >= t->deadline_mono) {
+        provider_step_clear(&step);
+        fail_task(t, "timed out after %d s", t->e->cfg->model_timeout_s);
+        return;
+    }
+    add_timer(t, TIMER_DEADLINE, t->deadline_mono);
     apply_step(t, &step);
 }
 
@@ -551,6 +592,10 @@ static void run_command(struct engine *e, struct command *c)
         for (struct task *it = e->tasks, *next; it; it = next) {
             next = it->next; /* task_maybe_free may free it */
             if (it->done || strcmp(it->job_id, c->job_id) != 0) continue;
+            if (it->parsing) { /* a worker holds it: drop it when the step comes back */
+                it->cancel_requested = true;
+                continue;
+            }
             abort_transfer(it);
             it->done = true;
             it->released = true;
@@ -562,6 +607,10 @@ static void run_command(struct engine *e, struct command *c)
         break;
     case CMD_RELEASE:
         t->released = true;
+        task_maybe_free(t);
+        break;
+    case CMD_STEP:
+        step_returned(t);
         task_maybe_free(t);
         break;
     }
@@ -612,7 +661,7 @@ static void *io_main(void *arg)
     }
     /* Stopping: whatever is still running ends as an error the client can read. */
     for (struct task *t = e->tasks; t; t = t->next)
-        if (!t->done) fail_task(t, "interrupted: the server is shutting down");
+        if (!t->done && !t->parsing) fail_task(t, "interrupted: the server is shutting down");
     return NULL;
 }
 
@@ -667,9 +716,14 @@ void engine_stop(struct engine *e)
         struct command *next = c->next;
         if (c->task) {
             task_link(c->task);
-            if (c->kind == CMD_START && !c->task->done && !c->task->http_cb) {
+            if (c->kind == CMD_STEP) provider_step_clear(&c->task->next_step);
+            bool unstarted = c->kind == CMD_START && !c->task->done && !c->task->http_cb;
+            bool parsed = c->kind == CMD_STEP && !c->task->cancel_requested;
+            if (unstarted || parsed) {
                 finish_error_now(c->task, "interrupted: the server is shutting down");
                 if (c->task->run) run_task_finished(c->task->run);
+            } else if (c->kind == CMD_STEP && c->task->run) {
+                run_task_finished(c->task->run);
             } else if (c->kind == CMD_START && c->task->http_cb) {
                 struct http_response r = {0, "", "", 0, -1, "the server is shutting down"};
                 c->task->http_cb(c->task->http_ctx, &r);

@@ -34,7 +34,11 @@ struct task {
     bool linked;      /* on the engine's list (the I/O thread links it) */
     int timer_refs;   /* heap entries still pointing here */
     uint32_t gen;     /* bumped to invalidate pending timers */
-    struct buf image; /* handed to the worker */
+    bool parsing;                   /* a worker is reading the last answer (on_response) */
+    bool cancel_requested;          /* cancelled while parsing: dropped when the worker is done */
+    struct http_response answer;    /* what the parsing worker reads (borrows xfer) */
+    struct provider_step next_step; /* what it found, applied back on the I/O thread */
+    struct buf image;               /* handed to the worker */
     char error[300];
     engine_http_done http_cb; /* bare HTTP calls (enhancement) */
     void *http_ctx;
