@@ -17,31 +17,16 @@ static int sd_start(const struct provider_call *c, struct provider_step *out)
     json_t *body = json_pack("{s:s, s:s, s:s, s:s}", "prompt", c->prompt, "mode", "text-to-image",
                              "aspect_ratio", "1:1", "output_format", "png");
     if (!body) return -1;
-    char err[128];
-    int rc = pu_bedrock_build(c, "invoke", body, &out->req, err, sizeof err);
+    int rc = pu_bedrock_invoke_step(c, LABEL, body, out);
     json_decref(body);
-    if (rc < 0) return -1;
-    if (rc > 0) {
-        provider_step_error(out, LABEL ": %s", err);
-        return 0;
-    }
-    out->kind = STEP_REQUEST;
-    return 0;
+    return rc;
 }
 
 static int sd_on_response(const struct provider_call *c, const struct http_response *r,
                           struct provider_step *out)
 {
-    if (!pu_status_ok(r)) {
-        pu_fail_http(out, c, LABEL, r);
-        return 0;
-    }
-    json_t *root = pu_json_parse(r);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        provider_step_error(out, LABEL ": the response is not JSON");
-        return 0;
-    }
+    json_t *root = pu_json_answer(c, r, out, LABEL);
+    if (!root) return 0;
     int rc = 0;
     const json_t *reason = json_array_get(json_object_get(root, "finish_reasons"), 0);
     const json_t *img = json_array_get(json_object_get(root, "images"), 0);

@@ -65,16 +65,8 @@ static const json_t *find_image(const json_t *cand)
 static int gemini_on_response(const struct provider_call *c, const struct http_response *r,
                               struct provider_step *out)
 {
-    if (!pu_status_ok(r)) {
-        pu_fail_http(out, c, LABEL, r);
-        return 0;
-    }
-    json_t *root = pu_json_parse(r);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        provider_step_error(out, LABEL ": the response is not JSON");
-        return 0;
-    }
+    json_t *root = pu_json_answer(c, r, out, LABEL);
+    if (!root) return 0;
     int rc = 0;
     const char *prompt_block = pu_json_str(json_object_get(root, "promptFeedback"), "blockReason");
     const json_t *cand = json_array_get(json_object_get(root, "candidates"), 0);

@@ -43,16 +43,8 @@ static int imagen_start(const struct provider_call *c, struct provider_step *out
 static int imagen_on_response(const struct provider_call *c, const struct http_response *r,
                               struct provider_step *out)
 {
-    if (!pu_status_ok(r)) {
-        pu_fail_http(out, c, LABEL, r);
-        return 0;
-    }
-    json_t *root = pu_json_parse(r);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        provider_step_error(out, LABEL ": the response is not JSON");
-        return 0;
-    }
+    json_t *root = pu_json_answer(c, r, out, LABEL);
+    if (!root) return 0;
     int rc = 0;
     const json_t *pred = json_array_get(json_object_get(root, "predictions"), 0);
     const json_t *b64 = json_object_get(pred, "bytesBase64Encoded");

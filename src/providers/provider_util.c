@@ -530,19 +530,41 @@ int pu_on_download(const struct provider_call *c, const struct http_response *r,
     return pu_image_from_bytes(c, out, lab, r);
 }
 
-int pu_openai_images_result(const struct provider_call *c, const struct http_response *r,
-                            struct provider_step *out, const char *label)
+json_t *pu_json_answer(const struct provider_call *c, const struct http_response *r,
+                       struct provider_step *out, const char *label)
 {
     if (!pu_status_ok(r)) {
         pu_fail_http(out, c, label, r);
-        return 0;
+        return NULL;
     }
     json_t *root = pu_json_parse(r);
     if (!json_is_object(root)) {
         json_decref(root);
         provider_step_error(out, "%s: the response is not JSON", label);
+        return NULL;
+    }
+    return root;
+}
+
+int pu_bedrock_invoke_step(const struct provider_call *c, const char *label, const json_t *body,
+                           struct provider_step *out)
+{
+    char err[128];
+    int rc = pu_bedrock_build(c, "invoke", body, &out->req, err, sizeof err);
+    if (rc < 0) return -1;
+    if (rc > 0) {
+        provider_step_error(out, "%s: %s", label, err);
         return 0;
     }
+    out->kind = STEP_REQUEST;
+    return 0;
+}
+
+int pu_openai_images_result(const struct provider_call *c, const struct http_response *r,
+                            struct provider_step *out, const char *label)
+{
+    json_t *root = pu_json_answer(c, r, out, label);
+    if (!root) return 0;
     const json_t *item = json_array_get(json_object_get(root, "data"), 0);
     const json_t *b64 = json_object_get(item, "b64_json");
     const char *url = pu_json_str(item, "url");

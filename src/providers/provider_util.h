@@ -103,6 +103,16 @@ int pu_bedrock_root(const struct provider_call *c, char *out, size_t outlen);
 int pu_bedrock_build(const struct provider_call *c, const char *action, const json_t *body,
                      struct http_request *req, char *err, size_t errlen);
 
+/* Builds the Bedrock InvokeModel request for body into out as a REQUEST step, or an ERROR step
+ * ("<label>: <reason>") when configuration is missing. Returns 0, or -1 when memory runs out. */
+int pu_bedrock_invoke_step(const struct provider_call *c, const char *label, const json_t *body,
+                           struct provider_step *out);
+
+/* The JSON object of a 2xx answer (caller owns it: json_decref). On a non-2xx or non-JSON answer
+ * out becomes the ERROR step and NULL is returned. */
+json_t *pu_json_answer(const struct provider_call *c, const struct http_response *r,
+                       struct provider_step *out, const char *label);
+
 /* Gemini's reason for a blocked answer (promptFeedback.blockReason, or a safety finishReason of
  * the first candidate), NULL when not blocked. Borrowed from root. */
 const char *pu_gemini_block_reason(const json_t *root);

@@ -5,9 +5,9 @@
  * The endpoint and model come from MODEL_N_ID (the original hard-coded sd3-large-turbo: §16
  * item 18): "core"/"stable-image-core" -> core, "ultra"/"stable-image-ultra" -> ultra, anything
  * else (e.g. "sd3.5-large") -> sd3 with model=<id>. Errors are JSON {id, name, errors[]}.
- * JSON answers are asked for because with "Accept: image/(any)" a filtered result arrives as a blurred
- * image whose only sign is a finish-reason header; the JSON body carries finish_reason itself.
- * Raw image bytes are still accepted in case a gateway ignores Accept. */
+ * JSON answers are asked for because with "Accept: image/(any)" a filtered result arrives as a
+ * blurred image whose only sign is a finish-reason header; the JSON body carries finish_reason
+ * itself. Raw image bytes are still accepted in case a gateway ignores Accept. */
 #include <string.h>
 
 #include "providers/provider_util.h"
