@@ -58,12 +58,8 @@ static int a1111_on_response(const struct provider_call *c, const struct http_re
 {
     json_t *root = pu_json_answer(c, r, out, LABEL);
     if (!root) return 0;
-    int rc = 0;
     const json_t *img = json_array_get(json_object_get(root, "images"), 0);
-    if (json_is_string(img) && json_string_length(img) > 0)
-        rc = pu_image_from_base64(c, out, LABEL, json_string_value(img), json_string_length(img));
-    else
-        provider_step_error(out, LABEL ": no image in the response");
+    int rc = pu_image_from_json_b64(c, out, LABEL, img);
     json_decref(root);
     return rc;
 }

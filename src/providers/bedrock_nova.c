@@ -35,10 +35,8 @@ static int nova_on_response(const struct provider_call *c, const struct http_res
         char why[PU_MSG_MAX * 4];
         pu_sanitize(error, strlen(error), NULL, PU_MSG_MAX, why, sizeof why);
         provider_step_error(out, LABEL ": %s", why);
-    } else if (json_is_string(img) && json_string_length(img) > 0) {
-        rc = pu_image_from_base64(c, out, LABEL, json_string_value(img), json_string_length(img));
     } else {
-        provider_step_error(out, LABEL ": no image in the response");
+        rc = pu_image_from_json_b64(c, out, LABEL, img);
     }
     json_decref(root);
     return rc;

@@ -35,10 +35,8 @@ static int sd_on_response(const struct provider_call *c, const struct http_respo
         const char *s = json_string_value(reason);
         if (s) pu_sanitize(s, strlen(s), NULL, PU_MSG_MAX, why, sizeof why);
         provider_step_error(out, LABEL ": no image (%s)", why);
-    } else if (json_is_string(img) && json_string_length(img) > 0) {
-        rc = pu_image_from_base64(c, out, LABEL, json_string_value(img), json_string_length(img));
     } else {
-        provider_step_error(out, LABEL ": no image in the response");
+        rc = pu_image_from_json_b64(c, out, LABEL, img);
     }
     json_decref(root);
     return rc;

@@ -546,6 +546,16 @@ json_t *pu_json_answer(const struct provider_call *c, const struct http_response
     return root;
 }
 
+int pu_image_from_json_b64(const struct provider_call *c, struct provider_step *out,
+                           const char *label, const json_t *value)
+{
+    if (json_is_string(value) && json_string_length(value) > 0)
+        return pu_image_from_base64(c, out, label, json_string_value(value),
+                                    json_string_length(value));
+    provider_step_error(out, "%s: no image in the response", label);
+    return 0;
+}
+
 int pu_bedrock_invoke_step(const struct provider_call *c, const char *label, const json_t *body,
                            struct provider_step *out)
 {

@@ -108,6 +108,11 @@ int pu_bedrock_build(const struct provider_call *c, const char *action, const js
 int pu_bedrock_invoke_step(const struct provider_call *c, const char *label, const json_t *body,
                            struct provider_step *out);
 
+/* The image in a JSON string of base64 (e.g. images[0]); a missing or empty value is the ERROR step
+ * "<label>: no image in the response". Returns as pu_image_from_base64. */
+int pu_image_from_json_b64(const struct provider_call *c, struct provider_step *out,
+                           const char *label, const json_t *value);
+
 /* The JSON object of a 2xx answer (caller owns it: json_decref). On a non-2xx or non-JSON answer
  * out becomes the ERROR step and NULL is returned. */
 json_t *pu_json_answer(const struct provider_call *c, const struct http_response *r,

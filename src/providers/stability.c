@@ -70,10 +70,8 @@ static int stability_on_response(const struct provider_call *c, const struct htt
     const json_t *img = json_object_get(root, "image");
     if (fr && strcmp(fr, "SUCCESS") != 0)
         provider_step_error(out, LABEL ": no image (%.40s)", fr);
-    else if (json_is_string(img) && json_string_length(img) > 0)
-        rc = pu_image_from_base64(c, out, LABEL, json_string_value(img), json_string_length(img));
     else
-        provider_step_error(out, LABEL ": no image in the response");
+        rc = pu_image_from_json_b64(c, out, LABEL, img);
     json_decref(root);
     return rc;
 }
